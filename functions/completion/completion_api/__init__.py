@@ -1,0 +1,1 @@
+"""The completion function: OpenAI-compatible inference, models, health and metrics."""

@@ -1,0 +1,31 @@
+"""Seams between routes and the shared layer, built once per Lambda instance."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+
+from gateway.catalog import ModelCatalog
+from gateway.completions import CompletionService
+from gateway.config import load_config
+from gateway.providers import ProviderRouter
+from gateway.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def model_catalog() -> ModelCatalog:
+    # The LiteLLM config format resolves `os.environ/NAME` references against the environment.
+    return ModelCatalog(load_config(get_settings().gateway_config), os.environ)
+
+
+@lru_cache(maxsize=1)
+def completion_service() -> CompletionService:
+    catalog = model_catalog()
+    return CompletionService(catalog, ProviderRouter(catalog.config, os.environ))
+
+
+Catalog = Annotated[ModelCatalog, Depends(model_catalog)]
+Completions = Annotated[CompletionService, Depends(completion_service)]

@@ -1,0 +1,18 @@
+"""GET /v1/models: the public model names of the config, OpenAI's list format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from completion_api.deps import Catalog
+from gateway.web.auth import AuthenticatedPrincipal
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/v1/models")
+@router.get("/models", include_in_schema=False)
+def list_models(principal: AuthenticatedPrincipal, catalog: Catalog) -> dict[str, Any]:
+    return catalog.openai_model_list()

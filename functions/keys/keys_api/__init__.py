@@ -1,0 +1,1 @@
+"""The keys function: virtual key management and spend logs (never imports litellm)."""

@@ -1,0 +1,44 @@
+"""Who is calling: the master key now; virtual keys plug in here (keys issue)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from gateway.errors import AuthenticationFailed
+from gateway.settings import Settings
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    is_master: bool
+    key_alias: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+
+
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key from `Authorization: Bearer ...` or `x-api-key`, whichever is present."""
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    return None
+
+
+def authenticate(key: str | None, settings: Settings) -> Principal:
+    if not key:
+        raise AuthenticationFailed(
+            "Missing API key: send 'Authorization: Bearer sk-...' or 'x-api-key'.",
+            code="missing_api_key",
+        )
+    master = settings.litellm_master_key
+    if master is not None and hmac.compare_digest(
+        key.encode("utf-8"), master.get_secret_value().encode("utf-8")
+    ):
+        return Principal(is_master=True, key_alias="master")
+    raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")

@@ -1,0 +1,1 @@
+"""FastAPI/Lambda plumbing shared by both functions: errors, body limit, auth, handler."""

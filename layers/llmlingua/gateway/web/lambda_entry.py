@@ -1,0 +1,26 @@
+"""Wrap a FastAPI app as a Lambda handler: Mangum + Powertools logging, tracing and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mangum import Mangum
+from starlette.types import ASGIApp
+
+from gateway.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def lambda_handler_for(app: ASGIApp) -> LambdaHandler:
+    """API Gateway (REST or HTTP API) events in, API Gateway responses out."""
+    asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return asgi(event, context)
+
+    return handler

@@ -1,0 +1,83 @@
+"""Every error is the OpenAI envelope with a fitting status, through the local stack."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.integration.conftest import MASTER_KEY
+from tests.integration.stack import GatewayProcess
+
+AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _assert_envelope(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert "Traceback" not in error["message"]
+    return error
+
+
+def test_missing_key_is_401(gateway: GatewayProcess) -> None:
+    error = _assert_envelope(httpx.post(gateway.url + "/v1/chat/completions", json=CHAT), 401)
+    assert error["type"] == "authentication_error"
+
+
+def test_wrong_key_is_401_for_the_sdk(gateway: GatewayProcess) -> None:
+    wrong = openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        wrong.chat.completions.create(**CHAT)
+
+
+def test_x_api_key_header_is_accepted(gateway: GatewayProcess) -> None:
+    response = httpx.post(
+        gateway.url + "/v1/chat/completions", json=CHAT, headers={"x-api-key": MASTER_KEY}
+    )
+    assert response.status_code == 200
+
+
+def test_malformed_json_is_400(gateway: GatewayProcess) -> None:
+    response = httpx.post(
+        gateway.url + "/v1/chat/completions",
+        content=b'{"model": "gpt-4o", "messages": [',
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert _assert_envelope(response, 400)["code"] == "invalid_json"
+
+
+def test_missing_messages_is_400_naming_the_field(gateway: GatewayProcess) -> None:
+    response = httpx.post(gateway.url + "/v1/chat/completions", json={"model": "gpt-4o"}, headers=AUTH)
+    assert _assert_envelope(response, 400)["param"] == "messages"
+
+
+def test_wrong_type_is_400(gateway: GatewayProcess) -> None:
+    body = {**CHAT, "temperature": "hot"}
+    response = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=AUTH)
+    assert _assert_envelope(response, 400)["param"] == "temperature"
+
+
+def test_unknown_model_is_404_naming_available_models(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "x"}])
+    assert "gpt-4o-mini" in caught.value.body["message"]
+    assert caught.value.body["param"] == "model"
+
+
+def test_body_over_the_limit_is_413(gateway: GatewayProcess) -> None:
+    huge = {**CHAT, "messages": [{"role": "user", "content": "x" * 1_100_000}]}
+    response = httpx.post(gateway.url + "/v1/chat/completions", json=huge, headers=AUTH)
+    assert _assert_envelope(response, 413)["code"] == "request_too_large"
+
+
+def test_unknown_route_and_wrong_method_are_enveloped(gateway: GatewayProcess) -> None:
+    _assert_envelope(httpx.get(gateway.url + "/v1/nothing-here", headers=AUTH), 404)
+    _assert_envelope(httpx.get(gateway.url + "/v1/chat/completions", headers=AUTH), 405)
+
+
+def test_keys_routes_are_served_by_the_keys_function(gateway: GatewayProcess) -> None:
+    assert httpx.post(gateway.url + "/key/generate", json={}).status_code == 401
+    response = httpx.post(gateway.url + "/key/generate", json={}, headers=AUTH)
+    assert _assert_envelope(response, 501)["code"] == "not_implemented"
