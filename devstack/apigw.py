@@ -123,7 +123,7 @@ class _Lifespan:
         try:
             # An app without lifespan support raises here; like uvicorn, carry on.
             with contextlib.suppress(Exception):
-                await app(dict(scope), self.inbox.get, self.outbox.put)
+                await app(scope, self.inbox.get, self.outbox.put)
         finally:
             await self.outbox.put({"type": "exited"})
 
@@ -132,14 +132,16 @@ class _Lifespan:
         return await self.outbox.get()
 
 
-async def _lifespan(apps: list[ASGIApp], scope: Scope, receive: Receive, send: Send) -> None:
+async def _lifespan(
+    apps: list[ASGIApp], states: list[dict[str, Any]], scope: Scope, receive: Receive, send: Send
+) -> None:
     runners: list[_Lifespan] = []
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             failures: list[str] = []
-            for app in apps:
-                runner = _Lifespan(app, scope)
+            for app, state in zip(apps, states, strict=True):
+                runner = _Lifespan(app, {**scope, "state": state})
                 reply = await runner.call("lifespan.startup")
                 if reply["type"] == "lifespan.startup.failed":
                     failures.append(str(reply.get("message", "")))
@@ -148,8 +150,9 @@ async def _lifespan(apps: list[ASGIApp], scope: Scope, receive: Receive, send: S
             if failures:
                 for runner in runners:
                     runner.task.cancel()
-                await send({"type": "lifespan.startup.failed", "message": "; ".join(failures)})
-                return
+                reason = "; ".join(failures)
+                await send({"type": "lifespan.startup.failed", "message": reason})
+                raise RuntimeError(f"startup failed: {reason}")  # as Starlette does
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             failures = []
@@ -159,9 +162,10 @@ async def _lifespan(apps: list[ASGIApp], scope: Scope, receive: Receive, send: S
                     failures.append(str(reply.get("message", "")))
                 await runner.task
             if failures:
-                await send({"type": "lifespan.shutdown.failed", "message": "; ".join(failures)})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
+                reason = "; ".join(failures)
+                await send({"type": "lifespan.shutdown.failed", "message": reason})
+                raise RuntimeError(f"shutdown failed: {reason}")
+            await send({"type": "lifespan.shutdown.complete"})
             return
 
 
@@ -179,14 +183,22 @@ def build_dispatcher(template: Mapping[str, Any], apps: Mapping[str, ASGIApp]) -
     unknown = sorted(set(apps) - {r.function for r in routes})
     if unknown:
         raise ValueError(f"apps for functions with no Api routes in the template: {unknown}")
+    # Each distinct app gets one lifespan and its own lifespan state, which is copied into
+    # its requests' scopes (as ASGI servers do).
     distinct: list[ASGIApp] = []
-    for app in apps.values():
-        if all(app is not seen for seen in distinct):
+    states: list[dict[str, Any]] = []
+    state_of: dict[str, dict[str, Any]] = {}
+    for function, app in apps.items():
+        index = next((i for i, seen in enumerate(distinct) if seen is app), None)
+        if index is None:
             distinct.append(app)
+            states.append({})
+            index = len(distinct) - 1
+        state_of[function] = states[index]
 
     async def dispatcher(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(distinct, scope, receive, send)
+            await _lifespan(distinct, states, scope, receive, send)
             return
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
@@ -223,6 +235,9 @@ def build_dispatcher(template: Mapping[str, Any], apps: Mapping[str, ASGIApp]) -
             await _send_json(send, 502, body, [])
             return
         info = {"function": route.function, "resource": route.path, "path_parameters": params}
-        await app({**scope, "apigw": info}, receive, send)
+        child = {**scope, "apigw": info}
+        if "state" in scope:
+            child["state"] = dict(state_of[route.function])
+        await app(child, receive, send)
 
     return dispatcher

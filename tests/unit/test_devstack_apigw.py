@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route as StarletteRoute
 from starlette.testclient import TestClient
 
-from devstack.apigw import Route, build_dispatcher, routes_from_template
+from devstack.apigw import ASGIApp, Route, build_dispatcher, routes_from_template
 from devstack.ports import free_port
 
 
@@ -78,13 +78,14 @@ def completion_app(recorder: Recorder) -> Starlette:
                 "query": request.url.query,
                 "body": (await request.body()).decode(),
                 "apigw": request.scope.get("apigw"),
+                "state": getattr(request.state, "who", None),
             }
         )
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, str]]:
         recorder.events.append("completion:startup")
-        yield
+        yield {"who": "completion"}  # lifespan state, visible to this app's requests
         recorder.events.append("completion:shutdown")
 
     paths = ["/v1/chat/completions", "/v1/models", "/v1/models/{model:path}", "/health"]
@@ -118,7 +119,10 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def client(recorder: Recorder) -> Iterator[TestClient]:
-    apps = {"CompletionFunction": completion_app(recorder), "KeysFunction": keys_app}
+    apps: dict[str, ASGIApp] = {
+        "CompletionFunction": completion_app(recorder),
+        "KeysFunction": keys_app,
+    }
     with TestClient(build_dispatcher(TEMPLATE, apps)) as test_client:
         yield test_client
 
@@ -211,10 +215,21 @@ def test_wrong_method_is_405_envelope(client: TestClient) -> None:
 
 
 def test_lifespan_forwarded(recorder: Recorder) -> None:
-    apps = {"CompletionFunction": completion_app(recorder), "KeysFunction": keys_app}
+    apps: dict[str, ASGIApp] = {
+        "CompletionFunction": completion_app(recorder),
+        "KeysFunction": keys_app,
+    }
     with TestClient(build_dispatcher(TEMPLATE, apps)) as tc:
         assert recorder.events == ["completion:startup"]
         assert tc.get("/health").status_code == 200
+    assert recorder.events == ["completion:startup", "completion:shutdown"]
+
+
+def test_lifespan_state_and_one_lifespan_per_app(recorder: Recorder) -> None:
+    app = completion_app(recorder)
+    apps: dict[str, ASGIApp] = {"CompletionFunction": app, "KeysFunction": app}
+    with TestClient(build_dispatcher(TEMPLATE, apps)) as tc:
+        assert tc.get("/health").json()["state"] == "completion"
     assert recorder.events == ["completion:startup", "completion:shutdown"]
 
 
@@ -224,9 +239,12 @@ def test_failed_startup_is_reported() -> None:
         raise RuntimeError("no config")
         yield
 
-    apps = {"CompletionFunction": Starlette(lifespan=broken), "KeysFunction": keys_app}
+    apps: dict[str, ASGIApp] = {
+        "CompletionFunction": Starlette(lifespan=broken),
+        "KeysFunction": keys_app,
+    }
     with (
-        pytest.raises(BaseException, match="no config"),
+        pytest.raises(RuntimeError, match=r"(?s)startup failed: .*no config"),
         TestClient(build_dispatcher(TEMPLATE, apps)),
     ):
         pass
@@ -242,7 +260,10 @@ def test_function_without_app_and_unknown_app() -> None:
 
 
 def test_served_by_uvicorn(recorder: Recorder) -> None:
-    apps = {"CompletionFunction": completion_app(recorder), "KeysFunction": keys_app}
+    apps: dict[str, ASGIApp] = {
+        "CompletionFunction": completion_app(recorder),
+        "KeysFunction": keys_app,
+    }
     port = free_port()
     config = uvicorn.Config(
         build_dispatcher(TEMPLATE, apps), host="127.0.0.1", port=port, log_level="warning"

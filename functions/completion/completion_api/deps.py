@@ -11,6 +11,7 @@ from fastapi import Depends
 from gateway.catalog import ModelCatalog
 from gateway.completions import CompletionService
 from gateway.config import load_config
+from gateway.pipeline import Stage
 from gateway.providers import ProviderRouter
 from gateway.settings import get_settings
 
@@ -24,7 +25,12 @@ def model_catalog() -> ModelCatalog:
 @lru_cache(maxsize=1)
 def completion_service() -> CompletionService:
     catalog = model_catalog()
-    return CompletionService(catalog, ProviderRouter(catalog.config, os.environ))
+    return CompletionService(catalog, ProviderRouter(catalog.config, os.environ), stages())
+
+
+def stages() -> list[Stage]:
+    """The request path's stages, in order (limits and budget, cache, compression, metrics)."""
+    return []
 
 
 Catalog = Annotated[ModelCatalog, Depends(model_catalog)]

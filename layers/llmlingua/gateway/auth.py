@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.errors import AuthenticationFailed
 from gateway.settings import Settings
@@ -17,6 +19,13 @@ class Principal:
     key_alias: str | None = None
     team_id: str | None = None
     user_id: str | None = None
+    key_hash: str | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    key: Any = None  # the virtual key's stored record, when the caller used one
+
+    def resolve_model(self, requested: str) -> str:
+        """The model name after the key's aliases (alias -> model name) are applied."""
+        return self.aliases.get(requested, requested)
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

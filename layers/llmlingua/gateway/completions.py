@@ -1,42 +1,99 @@
-"""The completion request path: check the model, call the provider, hand back the result.
+"""The completion request path: stages around one provider call.
 
-Later stages (limits, cache, compression, spend) plug in around the provider call here, so
-routes stay one service call each.
+    before: stage 1 .. n   (limits and budget, cache lookup, compression, ...)
+    provider call          (litellm Router, only when no stage answered)
+    after:  stage n .. 1   (spend, cache store, metrics), when the response or stream has ended
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from gateway.auth import Principal
 from gateway.catalog import ModelCatalog
+from gateway.errors import GatewayError
+from gateway.pipeline import CallContext, Stage
 from gateway.providers import ProviderResult, ProviderRouter
+from gateway.usage import usage_of
 
 
 class CompletionService:
-    def __init__(self, catalog: ModelCatalog, router: ProviderRouter) -> None:
+    def __init__(
+        self, catalog: ModelCatalog, router: ProviderRouter, stages: Sequence[Stage] = ()
+    ) -> None:
         self.catalog = catalog
         self.router = router
+        self.stages = tuple(stages)
 
-    async def chat(self, principal: Principal, params: dict[str, Any]) -> ProviderResult:
-        self.catalog.resolve(params["model"], mode="chat")
-        if params.get("stream"):
-            return await self._stream("chat", params)
-        return await self.router.chat(params)
+    async def handle(self, ctx: CallContext) -> ProviderResult:
+        """Run the stages and the provider call; a stream is returned still open."""
+        ctx.params["model"] = ctx.principal.resolve_model(ctx.model)
+        ctx.provider = self.catalog.resolve(ctx.model, mode=_MODES[ctx.kind])[0].provider
+        entered: list[Stage] = []
+        try:
+            result = None
+            for stage in self.stages:
+                entered.append(stage)
+                result = await stage.before(ctx)
+                if result is not None:
+                    break
+            if result is None:
+                result = await self._call_provider(ctx)
+        except GatewayError as error:
+            ctx.error = error
+            await self._after(ctx, entered)
+            raise
+        result.headers.update(ctx.response_headers)
+        if ctx.streaming:
+            return ProviderResult(self._finish_stream(ctx, result.body, entered), result.headers)
+        ctx.response = _as_dict(result.body)
+        ctx.usage = usage_of(ctx.response)
+        await self._after(ctx, entered)
+        result.headers.update(ctx.response_headers)
+        return ProviderResult(ctx.response, result.headers)
 
-    async def text_completion(self, principal: Principal, params: dict[str, Any]) -> ProviderResult:
-        self.catalog.resolve(params["model"], mode="completion")
-        if params.get("stream"):
-            return await self._stream("text_completion", params)
-        return await self.router.text_completion(params)
+    async def _call_provider(self, ctx: CallContext) -> ProviderResult:
+        call = {"chat": self.router.chat, "text_completion": self.router.text_completion}
+        if ctx.kind == "embedding":
+            return await self.router.embedding(ctx.params)
+        if not ctx.streaming:
+            return await call[ctx.kind](ctx.params)
+        wants_usage = bool((ctx.params.get("stream_options") or {}).get("include_usage"))
+        ctx.notes["client_wants_stream_usage"] = wants_usage
+        # Always ask for usage: spend and limits need it even when the client does not.
+        params = {**ctx.params, "stream_options": {"include_usage": True}}
+        result = await call[ctx.kind](params)
+        return ProviderResult(self.router.stream_chunks(result.body), result.headers)
 
-    async def embedding(self, principal: Principal, params: dict[str, Any]) -> ProviderResult:
-        self.catalog.resolve(params["model"], mode="embedding")
-        return await self.router.embedding(params)
+    async def _finish_stream(
+        self, ctx: CallContext, chunks: AsyncIterator[dict[str, Any]], entered: list[Stage]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Pass chunks through, remember them, and settle the stages when the stream ends."""
+        ctx.chunks = []
+        hide_usage_chunk = not ctx.notes.get("client_wants_stream_usage", True)
+        try:
+            async for chunk in chunks:
+                ctx.chunks.append(chunk)
+                if chunk.get("usage"):
+                    ctx.usage = usage_of(chunk)
+                    if hide_usage_chunk and not chunk.get("choices"):
+                        continue
+                    if hide_usage_chunk:
+                        chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                yield chunk
+        except GatewayError as error:
+            ctx.error = error
+            raise
+        finally:
+            await self._after(ctx, entered)
 
-    async def _stream(self, kind: str, params: dict[str, Any]) -> ProviderResult:
-        """Open the provider stream now (so connect errors map to a status), iterate later."""
-        result = await getattr(self.router, kind)(params)
-        chunks: AsyncIterator[dict[str, Any]] = self.router.stream_chunks(result.body)
-        return ProviderResult(chunks, result.headers)
+    async def _after(self, ctx: CallContext, entered: list[Stage]) -> None:
+        for stage in reversed(entered):
+            await stage.after(ctx)
+
+
+_MODES = {"chat": "chat", "text_completion": "completion", "embedding": "embedding"}
+
+
+def _as_dict(body: Any) -> dict[str, Any]:
+    return body if isinstance(body, dict) else body.model_dump()

@@ -4,46 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from completion_api.deps import Completions
 from completion_api.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
-from gateway.providers import ProviderResult
+from gateway.auth import Principal
+from gateway.pipeline import CallContext, CallKind
 from gateway.web.auth import AuthenticatedPrincipal
 from gateway.web.sse import SSE_HEADERS, sse_events
 
 router = APIRouter(tags=["inference"])
 
 
-def _respond(result: ProviderResult, streaming: bool) -> Any:
-    if streaming:
+async def _serve(
+    kind: CallKind, body: Any, request: Request, principal: Principal, service: Completions
+) -> Any:
+    ctx = CallContext(kind, principal, body.provider_params(), dict(request.headers))
+    result = await service.handle(ctx)
+    if ctx.streaming:
         headers = {**SSE_HEADERS, **result.headers}
         return StreamingResponse(
             sse_events(result.body), media_type="text/event-stream", headers=headers
         )
-    return JSONResponse(result.body.model_dump(), headers=result.headers)
+    return JSONResponse(result.body, headers=result.headers)
 
 
 @router.post("/v1/chat/completions")
 @router.post("/chat/completions", include_in_schema=False)
 async def chat_completions(
-    body: ChatCompletionRequest, principal: AuthenticatedPrincipal, service: Completions
+    body: ChatCompletionRequest,
+    request: Request,
+    principal: AuthenticatedPrincipal,
+    service: Completions,
 ) -> Any:
-    return _respond(await service.chat(principal, body.provider_params()), body.stream)
+    return await _serve("chat", body, request, principal, service)
 
 
 @router.post("/v1/completions")
 @router.post("/completions", include_in_schema=False)
 async def completions(
-    body: CompletionRequest, principal: AuthenticatedPrincipal, service: Completions
+    body: CompletionRequest, request: Request, principal: AuthenticatedPrincipal, service: Completions
 ) -> Any:
-    return _respond(await service.text_completion(principal, body.provider_params()), body.stream)
+    return await _serve("text_completion", body, request, principal, service)
 
 
 @router.post("/v1/embeddings")
 @router.post("/embeddings", include_in_schema=False)
 async def embeddings(
-    body: EmbeddingRequest, principal: AuthenticatedPrincipal, service: Completions
+    body: EmbeddingRequest, request: Request, principal: AuthenticatedPrincipal, service: Completions
 ) -> Any:
-    return _respond(await service.embedding(principal, body.provider_params()), False)
+    return await _serve("embedding", body, request, principal, service)
