@@ -50,7 +50,9 @@ def _announce(stack: LocalStack, port: int, default_master_key: bool) -> None:
         f"  Valkey: {stack.env['REDIS_URL']}   DynamoDB: {stack.env['DYNAMODB_ENDPOINT_URL']}",
     ]
     if default_master_key:
-        lines.append(f"  master key: {stack.env['LITELLM_MASTER_KEY']} (local default; set in .env)")
+        lines.append(
+            f"  master key: {stack.env['LITELLM_MASTER_KEY']} (local default; set in .env)"
+        )
     if stack.demo:
         lines.append("  DEMO MODE: every provider is a bundled FAKE server; answers are not real.")
         lines += [f"    fake {name}: {server.url}" for name, server in stack.fakes.items()]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from completion_api.app import app as completion_app
+from keys_api.app import app as keys_app
+
 from devstack.apigw import build_dispatcher
 from devstack.cfn import load_template
 from devstack.stack import TEMPLATE
-from keys_api.app import app as keys_app
 
 app = build_dispatcher(
     load_template(TEMPLATE), {"CompletionFunction": completion_app, "KeysFunction": keys_app}

@@ -59,7 +59,9 @@ class LocalStack:
         env["AWS_ACCESS_KEY_ID"] = self.environ.get("AWS_ACCESS_KEY_ID") or "local"
         env["AWS_SECRET_ACCESS_KEY"] = self.environ.get("AWS_SECRET_ACCESS_KEY") or "local"
         env["REDIS_URL"] = self.environ.get("REDIS_URL") or self._start_valkey()
-        env["DYNAMODB_ENDPOINT_URL"] = self.environ.get("DYNAMODB_ENDPOINT_URL") or self._start_moto()
+        env["DYNAMODB_ENDPOINT_URL"] = (
+            self.environ.get("DYNAMODB_ENDPOINT_URL") or self._start_moto()
+        )
         env["KEYS_TABLE"] = self.environ.get("KEYS_TABLE") or DEFAULT_TABLE_NAMES["KeysTable"]
         env["SPEND_LOGS_TABLE"] = (
             self.environ.get("SPEND_LOGS_TABLE") or DEFAULT_TABLE_NAMES["SpendLogsTable"]

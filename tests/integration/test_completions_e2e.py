@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import openai
 import pytest
-
-from devstack.stack import LocalStack
 from gateway.config import load_config
-from devstack.stack import ROOT
+
+from devstack.stack import ROOT, LocalStack
 
 SHIPPED = load_config(ROOT / "config" / "litellm_config.yaml")
 CHAT_MODELS = [(d.model_name, d.provider) for d in SHIPPED.deployments if d.mode == "chat"]

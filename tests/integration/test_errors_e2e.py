@@ -49,7 +49,9 @@ def test_malformed_json_is_400(gateway: GatewayProcess) -> None:
 
 
 def test_missing_messages_is_400_naming_the_field(gateway: GatewayProcess) -> None:
-    response = httpx.post(gateway.url + "/v1/chat/completions", json={"model": "gpt-4o"}, headers=AUTH)
+    response = httpx.post(
+        gateway.url + "/v1/chat/completions", json={"model": "gpt-4o"}, headers=AUTH
+    )
     assert _assert_envelope(response, 400)["param"] == "messages"
 
 

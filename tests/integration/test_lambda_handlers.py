@@ -1,4 +1,4 @@
-"""The Lambda path itself: API Gateway event JSON in, Mangum + Powertools, API Gateway response out."""
+"""The Lambda path itself: API Gateway event JSON in, Mangum + Powertools, response out."""
 
 from __future__ import annotations
 

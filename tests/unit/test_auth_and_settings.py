@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from gateway.auth import authenticate, presented_key
 from gateway.errors import AuthenticationFailed
 from gateway.settings import Settings
+from pydantic import ValidationError
 
 
 @pytest.mark.parametrize(
@@ -21,7 +20,9 @@ from gateway.settings import Settings
         (None, None, None),
     ],
 )
-def test_presented_key(authorization: str | None, x_api_key: str | None, expected: str | None) -> None:
+def test_presented_key(
+    authorization: str | None, x_api_key: str | None, expected: str | None
+) -> None:
     assert presented_key(authorization, x_api_key) == expected
 
 

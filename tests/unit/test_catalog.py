@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import pytest
-
 from gateway.catalog import ModelCatalog
 from gateway.config import ConfigError, parse_config
 from gateway.errors import ModelNotFound, ProviderNotConfigured
 
 RAW = {
     "model_list": [
-        {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"}},
-        {"model_name": "gpt-4o", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY_2"}},
-        {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x", "api_key": "os.environ/ANTHROPIC_API_KEY"}},
-        {"model_name": "embed", "litellm_params": {"model": "openai/text-embedding-3-small", "api_key": "os.environ/OPENAI_API_KEY"}, "model_info": {"mode": "embedding"}},
+        {
+            "model_name": "gpt-4o",
+            "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"},
+        },
+        {
+            "model_name": "gpt-4o",
+            "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY_2"},
+        },
+        {
+            "model_name": "claude",
+            "litellm_params": {
+                "model": "anthropic/claude-x",
+                "api_key": "os.environ/ANTHROPIC_API_KEY",
+            },
+        },
+        {
+            "model_name": "embed",
+            "litellm_params": {
+                "model": "openai/text-embedding-3-small",
+                "api_key": "os.environ/OPENAI_API_KEY",
+            },
+            "model_info": {"mode": "embedding"},
+        },
     ],
     "router_settings": {"routing_strategy": "simple-shuffle"},
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import litellm
 import pytest
-
 from gateway.config import parse_config
 from gateway.errors import (
     UpstreamAuthenticationFailed,
@@ -17,7 +16,17 @@ from gateway.errors import (
 from gateway.providers import ProviderRouter
 
 CONFIG = parse_config(
-    {"model_list": [{"model_name": "m", "litellm_params": {"model": "openai/gpt-4o", "api_key": "os.environ/OPENAI_API_KEY"}}]}
+    {
+        "model_list": [
+            {
+                "model_name": "m",
+                "litellm_params": {
+                    "model": "openai/gpt-4o",
+                    "api_key": "os.environ/OPENAI_API_KEY",
+                },
+            }
+        ]
+    }
 )
 SECRET = "sk-proj-SECRETSECRETSECRET"
 
@@ -42,7 +51,9 @@ def _response(status: int, headers: dict[str, str] | None = None) -> httpx.Respo
         (litellm.APIConnectionError("refused", "openai", "gpt-4o"), UpstreamError, 502),
     ],
 )
-def test_status_mapping(router: ProviderRouter, error: Exception, expected: type, status: int) -> None:
+def test_status_mapping(
+    router: ProviderRouter, error: Exception, expected: type, status: int
+) -> None:
     translated = router.translate(error)
     assert type(translated) is expected
     assert translated.status_code == status

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
-from completion_api.routes import health, inference, metrics, models
 from gateway.settings import get_settings
 from gateway.web.body_limit import BodySizeLimit
 from gateway.web.errors import install_error_handlers
 from gateway.web.lambda_entry import lambda_handler_for
+
+from completion_api.routes import health, inference, metrics, models
 
 
 def create_app() -> FastAPI:

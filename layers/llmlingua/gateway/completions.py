@@ -1,8 +1,8 @@
 """The completion request path: stages around one provider call.
 
-    before: stage 1 .. n   (limits and budget, cache lookup, compression, ...)
-    provider call          (litellm Router, only when no stage answered)
-    after:  stage n .. 1   (spend, cache store, metrics), when the response or stream has ended
+before: stage 1 .. n   (limits and budget, cache lookup, compression, ...)
+provider call          (litellm Router, only when no stage answered)
+after:  stage n .. 1   (spend, cache store, metrics), when the response or stream has ended
 """
 
 from __future__ import annotations

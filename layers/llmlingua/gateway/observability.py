@@ -15,4 +15,6 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "llm-gateway")
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, disabled=not _IN_LAMBDA)
-metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LLMGateway"))
+metrics = Metrics(
+    service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LLMGateway")
+)

@@ -82,7 +82,9 @@ class ProviderRouter:
                 for d in self._config.deployments
                 if not d.missing_env(self._environ)
             ]
-            options = {k: v for k, v in self._config.router_settings.items() if k in _ROUTER_OPTIONS}
+            options = {
+                k: v for k, v in self._config.router_settings.items() if k in _ROUTER_OPTIONS
+            }
             self._router = litellm.Router(model_list=model_list, **options)
         return self._router
 

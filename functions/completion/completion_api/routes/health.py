@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from gateway.settings import get_settings
 
 from completion_api.deps import Catalog
-from gateway.settings import get_settings
 
 router = APIRouter(tags=["health"])
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-
-from completion_api.deps import Completions
-from completion_api.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from gateway.auth import Principal
 from gateway.pipeline import CallContext, CallKind
 from gateway.web.auth import AuthenticatedPrincipal
 from gateway.web.sse import SSE_HEADERS, sse_events
+
+from completion_api.deps import Completions
+from completion_api.schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 
 router = APIRouter(tags=["inference"])
 
@@ -44,7 +44,10 @@ async def chat_completions(
 @router.post("/v1/completions")
 @router.post("/completions", include_in_schema=False)
 async def completions(
-    body: CompletionRequest, request: Request, principal: AuthenticatedPrincipal, service: Completions
+    body: CompletionRequest,
+    request: Request,
+    principal: AuthenticatedPrincipal,
+    service: Completions,
 ) -> Any:
     return await _serve("text_completion", body, request, principal, service)
 
@@ -52,6 +55,9 @@ async def completions(
 @router.post("/v1/embeddings")
 @router.post("/embeddings", include_in_schema=False)
 async def embeddings(
-    body: EmbeddingRequest, request: Request, principal: AuthenticatedPrincipal, service: Completions
+    body: EmbeddingRequest,
+    request: Request,
+    principal: AuthenticatedPrincipal,
+    service: Completions,
 ) -> Any:
     return await _serve("embedding", body, request, principal, service)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from gateway.web.auth import AuthenticatedPrincipal
 
 from completion_api.deps import Catalog
-from gateway.web.auth import AuthenticatedPrincipal
 
 router = APIRouter(tags=["models"])
 

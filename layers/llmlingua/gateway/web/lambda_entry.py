@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fastapi import FastAPI
 from mangum import Mangum
-from starlette.types import ASGIApp
 
 from gateway.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def lambda_handler_for(app: ASGIApp) -> LambdaHandler:
+def lambda_handler_for(app: FastAPI) -> LambdaHandler:
     """API Gateway (REST or HTTP API) events in, API Gateway responses out."""
     asgi = Mangum(app, lifespan="off", api_gateway_base_path="/")
 
