@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import openai
 import pytest
@@ -10,6 +12,8 @@ from tests.integration.conftest import MASTER_KEY
 from tests.integration.stack import GatewayProcess
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
+# The first provider call of a gateway process imports litellm (4-5 s on 2 cores).
+http = httpx.Client(timeout=60)
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -22,7 +26,7 @@ def _assert_envelope(response: httpx.Response, status: int) -> dict:
 
 
 def test_missing_key_is_401(gateway: GatewayProcess) -> None:
-    error = _assert_envelope(httpx.post(gateway.url + "/v1/chat/completions", json=CHAT), 401)
+    error = _assert_envelope(http.post(gateway.url + "/v1/chat/completions", json=CHAT), 401)
     assert error["type"] == "authentication_error"
 
 
@@ -33,14 +37,14 @@ def test_wrong_key_is_401_for_the_sdk(gateway: GatewayProcess) -> None:
 
 
 def test_x_api_key_header_is_accepted(gateway: GatewayProcess) -> None:
-    response = httpx.post(
+    response = http.post(
         gateway.url + "/v1/chat/completions", json=CHAT, headers={"x-api-key": MASTER_KEY}
     )
     assert response.status_code == 200
 
 
 def test_malformed_json_is_400(gateway: GatewayProcess) -> None:
-    response = httpx.post(
+    response = http.post(
         gateway.url + "/v1/chat/completions",
         content=b'{"model": "gpt-4o", "messages": [',
         headers={**AUTH, "content-type": "application/json"},
@@ -49,7 +53,7 @@ def test_malformed_json_is_400(gateway: GatewayProcess) -> None:
 
 
 def test_missing_messages_is_400_naming_the_field(gateway: GatewayProcess) -> None:
-    response = httpx.post(
+    response = http.post(
         gateway.url + "/v1/chat/completions", json={"model": "gpt-4o"}, headers=AUTH
     )
     assert _assert_envelope(response, 400)["param"] == "messages"
@@ -57,7 +61,7 @@ def test_missing_messages_is_400_naming_the_field(gateway: GatewayProcess) -> No
 
 def test_wrong_type_is_400(gateway: GatewayProcess) -> None:
     body = {**CHAT, "temperature": "hot"}
-    response = httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=AUTH)
+    response = http.post(gateway.url + "/v1/chat/completions", json=body, headers=AUTH)
     assert _assert_envelope(response, 400)["param"] == "temperature"
 
 
@@ -70,16 +74,33 @@ def test_unknown_model_is_404_naming_available_models(client: openai.OpenAI) -> 
 
 def test_body_over_the_limit_is_413(gateway: GatewayProcess) -> None:
     huge = {**CHAT, "messages": [{"role": "user", "content": "x" * 1_100_000}]}
-    response = httpx.post(gateway.url + "/v1/chat/completions", json=huge, headers=AUTH)
+    response = http.post(gateway.url + "/v1/chat/completions", json=huge, headers=AUTH)
     assert _assert_envelope(response, 413)["code"] == "request_too_large"
 
 
 def test_unknown_route_and_wrong_method_are_enveloped(gateway: GatewayProcess) -> None:
-    _assert_envelope(httpx.get(gateway.url + "/v1/nothing-here", headers=AUTH), 404)
-    _assert_envelope(httpx.get(gateway.url + "/v1/chat/completions", headers=AUTH), 405)
+    _assert_envelope(http.get(gateway.url + "/v1/nothing-here", headers=AUTH), 404)
+    _assert_envelope(http.get(gateway.url + "/v1/chat/completions", headers=AUTH), 405)
 
 
 def test_keys_routes_are_served_by_the_keys_function(gateway: GatewayProcess) -> None:
-    assert httpx.post(gateway.url + "/key/generate", json={}).status_code == 401
-    response = httpx.post(gateway.url + "/key/generate", json={}, headers=AUTH)
+    assert http.post(gateway.url + "/key/generate", json={}).status_code == 401
+    response = http.post(gateway.url + "/key/generate", json={}, headers=AUTH)
     assert _assert_envelope(response, 501)["code"] == "not_implemented"
+
+
+def test_chunked_body_over_the_limit_is_413_without_content_length(
+    gateway: GatewayProcess,
+) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "'
+        for _ in range(120):
+            yield b"x" * 10_000
+        yield b'"}]}'
+
+    response = http.post(
+        gateway.url + "/v1/chat/completions",
+        content=body(),
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert _assert_envelope(response, 413)["code"] == "request_too_large"

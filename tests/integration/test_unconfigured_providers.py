@@ -34,7 +34,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 
 
 def test_readiness_reports_unconfigured_providers(keyless_gateway: GatewayProcess) -> None:
-    body = httpx.get(keyless_gateway.url + "/health/readiness").json()
+    body = httpx.get(timeout=60, url=keyless_gateway.url + "/health/readiness").json()
     assert body["status"] == "degraded"
     assert body["unconfigured_providers"] == ["anthropic", "gemini", "groq", "openai"]
     assert body["providers"]["groq"]["missing"] == ["GROQ_API_KEY"]
@@ -44,7 +44,8 @@ def test_call_to_unconfigured_provider_names_the_missing_variable(
     keyless_gateway: GatewayProcess,
 ) -> None:
     response = httpx.post(
-        keyless_gateway.url + "/v1/chat/completions",
+        timeout=60,
+        url=keyless_gateway.url + "/v1/chat/completions",
         json={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
         headers={"Authorization": f"Bearer {MASTER_KEY}"},
     )
