@@ -32,7 +32,9 @@ def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         return loader.construct_sequence(node, deep=True)
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
+    raise yaml.constructor.ConstructorError(
+        None, None, f"unexpected node {node!r}", node.start_mark
+    )
 
 
 def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> Any:

@@ -9,6 +9,9 @@
 # The SAM CLI lives apart from .venv because its pins (boto3, pydantic, ...) conflict with
 # litellm's.
 
+# Included files must not pick the top Makefile's default goal: restored at the end.
+INFRA_PREVIOUS_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+
 SAM_VENV ?= .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 DEPLOY_ENV ?= dev
@@ -82,3 +85,5 @@ lambda-locks:
 		$(addprefix --no-emit-package ,$(LAMBDA_RUNTIME_PROVIDED) hf-xet) \
 		$$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/--no-emit-package \1/p' ../../$(LAYER_LOCK)) \
 		requirements.in -o requirements.txt
+
+.DEFAULT_GOAL := $(INFRA_PREVIOUS_DEFAULT_GOAL)

@@ -90,9 +90,9 @@ def report(build_dir: Path) -> int:
         print(f"{logical_id}: {total / MB:.1f} MB unzipped (function + layers)")
         for part in parts:
             if part.path is None:
-                print(f"  {part.name:<40} external layer, not counted")
+                print(f"  {part.name:<28} external layer, not counted")
             else:
-                print(f"  {part.name:<40} {part.size / MB:8.1f} MB  {part.path}")
+                print(f"  {part.name:<28} {part.size / MB:8.1f} MB  {part.path}")
         limit = "OK" if total <= LIMIT_MB * MB else "OVER"
         target = "under" if total <= TARGET_MB * MB else "over"
         headroom = (LIMIT_MB * MB - total) / MB
