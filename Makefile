@@ -50,3 +50,7 @@ clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 include mk/infra.mk
+include mk/compression.mk
+include mk/cache.mk
+include mk/observability.mk
+include mk/bench.mk

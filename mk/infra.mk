@@ -54,9 +54,10 @@ validate: $(SAM)
 
 # python3.12 first on PATH: the per-artifact Makefiles run `python3.12 -m pip install --platform
 # manylinux..._aarch64 --only-binary=:all: --no-deps --require-hashes` for the Lambda target.
-build: $(SAM) | require-python312
+# SAM_BUILD_EXCLUDE (mk/compression.mk): without a Docker engine, the ML function's image.
+build: $(SAM) ml-build-note | require-python312
 	PATH="$(dir $(PYTHON312)):$$PATH" PIP="$(PYTHON312) -m pip" $(SAM_OFFLINE_ENV) \
-		$(SAM) build --template-file template.yaml --parallel
+		$(SAM) build --template-file template.yaml --parallel $(SAM_BUILD_EXCLUDE)
 
 size:
 	PYTHONPATH=$(CURDIR) $(or $(wildcard .venv/bin/python),python3) scripts/size_report.py .aws-sam/build

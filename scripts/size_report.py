@@ -79,6 +79,8 @@ def report(build_dir: Path) -> int:
         logical_id
         for logical_id, resource in (template.get("Resources") or {}).items()
         if resource.get("Type") in FUNCTION_TYPES
+        # Container images (the ML function) have a 10 GB limit, not the zip's 250 MB.
+        and (resource.get("Properties") or {}).get("PackageType") != "Image"
     ]
     if not functions:
         print(f"no functions in {build_dir / 'template.yaml'}", file=sys.stderr)

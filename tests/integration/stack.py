@@ -21,9 +21,13 @@ PYTHONPATH = os.pathsep.join(
 )
 
 
-def write_test_config(path: Path, extra_deployments: list[dict[str, Any]], **router: Any) -> Path:
-    """The shipped config plus test-only deployments (shuffle pairs, a flaky provider)."""
+def write_test_config(
+    path: Path, extra_deployments: list[dict[str, Any]], *, cache: bool = False, **router: Any
+) -> Path:
+    """The shipped config plus test-only deployments (shuffle pairs, a flaky provider).
+    The response cache is off unless asked for, so repeated prompts reach the provider."""
     config = yaml.safe_load((ROOT / "config" / "litellm_config.yaml").read_text())
+    config["litellm_settings"]["cache"] = cache
     config["model_list"] += extra_deployments
     config["router_settings"].update(router)
     path.write_text(yaml.safe_dump(config))

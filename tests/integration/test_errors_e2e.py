@@ -85,8 +85,8 @@ def test_unknown_route_and_wrong_method_are_enveloped(gateway: GatewayProcess) -
 
 def test_keys_routes_are_served_by_the_keys_function(gateway: GatewayProcess) -> None:
     assert http.post(gateway.url + "/key/generate", json={}).status_code == 401
-    response = http.post(gateway.url + "/key/generate", json={}, headers=AUTH)
-    assert _assert_envelope(response, 501)["code"] == "not_implemented"
+    response = http.post(gateway.url + "/key/generate", json={"max_budget": -1}, headers=AUTH)
+    assert _assert_envelope(response, 400)["param"] == "max_budget"
 
 
 def test_chunked_body_over_the_limit_is_413_without_content_length(

@@ -36,6 +36,8 @@ def handlers(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     """Both handlers, configured like a deployed function pointed at the fake providers."""
     from completion_api import app as completion_app
     from completion_api import deps
+    from gateway.clients import clear_clients
+    from gateway.keys.factory import clear_factories
     from gateway.settings import get_settings
     from keys_api import app as keys_app
 
@@ -44,9 +46,13 @@ def handlers(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
     caches = (get_settings, deps.model_catalog, deps.completion_service)
     for cached in caches:
         cached.cache_clear()
+    clear_clients()  # the keys issue's cached clients and adapters
+    clear_factories()
     yield completion_app.handler, keys_app.handler
     for cached in caches:
         cached.cache_clear()
+    clear_clients()
+    clear_factories()
 
 
 def test_chat_completion_event(handlers: Any) -> None:
@@ -91,5 +97,6 @@ def test_models_and_health_events(handlers: Any) -> None:
 def test_keys_function_event_is_routed_and_authenticated(handlers: Any) -> None:
     _, keys = handlers
     response = keys(load_event("key_generate.json"), LambdaContext())
-    assert response["statusCode"] == 501
-    assert json.loads(response["body"])["error"]["code"] == "not_implemented"
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert body["key"].startswith("sk-") and body["key_alias"] == "team-a"

@@ -7,10 +7,13 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends
-
+from gateway.cache.wiring import cache_stage
 from gateway.catalog import ModelCatalog
 from gateway.completions import CompletionService
+from gateway.compression.wiring import compression_stage
 from gateway.config import load_config
+from gateway.keys.factory import virtual_key_stage
+from gateway.metrics import ProviderCallTimer, metrics_stage
 from gateway.pipeline import Stage
 from gateway.providers import ProviderRouter
 from gateway.settings import get_settings
@@ -30,7 +33,13 @@ def completion_service() -> CompletionService:
 
 def stages() -> list[Stage]:
     """The request path's stages, in order (limits and budget, cache, compression, metrics)."""
-    return []
+    return [
+        metrics_stage(),  # issue 6: first, so its `after` sees every outcome
+        virtual_key_stage(),  # issue 3: key model access, budget, RPM/TPM/parallel, spend
+        cache_stage(model_catalog().config, lambda: completion_service().router),  # issue 4
+        compression_stage(model_catalog().config),  # issue 5: after keys/limits and cache
+        ProviderCallTimer(),  # issue 6: keep LAST: it times the provider call
+    ]
 
 
 Catalog = Annotated[ModelCatalog, Depends(model_catalog)]

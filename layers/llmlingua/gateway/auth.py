@@ -1,14 +1,21 @@
-"""Who is calling: the master key now; virtual keys plug in here (keys issue)."""
+"""Who is calling: the master key (constant-time compare) or a virtual key, looked up by the
+keyed hash of the secret on every request (no in-process key cache: a deleted, blocked or
+updated key takes effect on the next request on every instance)."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import AuthenticationFailed
+from gateway.errors import AuthenticationFailed, KeyBlocked, KeyExpired
+from gateway.keys.hashing import hash_key, looks_like_raw_key
+from gateway.keys.model import KeyRecord
 from gateway.settings import Settings
+
+KeyLookup = Callable[[str], KeyRecord | None]  # key hash -> the stored key, or None
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,12 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str | Non
     return None
 
 
-def authenticate(key: str | None, settings: Settings) -> Principal:
+def authenticate(
+    key: str | None,
+    settings: Settings,
+    lookup: KeyLookup | None = None,
+    now: float | None = None,
+) -> Principal:
     if not key:
         raise AuthenticationFailed(
             "Missing API key: send 'Authorization: Bearer sk-...' or 'x-api-key'.",
@@ -50,4 +62,22 @@ def authenticate(key: str | None, settings: Settings) -> Principal:
         key.encode("utf-8"), master.get_secret_value().encode("utf-8")
     ):
         return Principal(is_master=True, key_alias="master")
-    raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+    pepper = settings.key_pepper
+    if lookup is None or pepper is None or not looks_like_raw_key(key):
+        raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+    record = lookup(hash_key(key, pepper.get_secret_value()))
+    if record is None:
+        raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+    if record.expired(time.time() if now is None else now):
+        raise KeyExpired("This API key has expired.")
+    if record.blocked:
+        raise KeyBlocked("This API key is blocked; an administrator can unblock it.")
+    return Principal(
+        is_master=False,
+        key_alias=record.key_alias,
+        team_id=record.team_id,
+        user_id=record.user_id,
+        key_hash=record.key_hash,
+        aliases=dict(record.aliases),
+        key=record,
+    )

@@ -124,3 +124,38 @@ class UpstreamAuthenticationFailed(GatewayError):
     status_code = 401
     error_type = "authentication_error"
     default_code = "provider_authentication_error"
+
+
+# --- Virtual keys, limits and spend (issue 3)
+class KeyExpired(AuthenticationFailed):
+    default_code = "expired_key"
+
+
+class KeyBlocked(PermissionDenied):
+    default_code = "key_blocked"
+
+
+class ModelAccessDenied(PermissionDenied):
+    default_code = "key_model_access_denied"
+
+
+class BudgetExceeded(GatewayError):
+    status_code = 429
+    error_type = "budget_exceeded"
+    default_code = "budget_exceeded"
+
+
+class KeyNotFound(GatewayError):
+    """A management call named a key that does not exist (or was deleted)."""
+
+    status_code = 404
+    error_type = "invalid_request_error"
+    default_code = "key_not_found"
+
+
+class DependencyUnavailable(GatewayError):
+    """A store the gateway needs (DynamoDB, Redis, KMS) did not answer in time."""
+
+    status_code = 503
+    error_type = "api_error"
+    default_code = "service_unavailable"

@@ -11,6 +11,7 @@ import os
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 _IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+IN_LAMBDA = _IN_LAMBDA  # observability (issue 6): EMF and per-request flushes default on here
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "llm-gateway")
 
 logger = Logger(service=SERVICE)

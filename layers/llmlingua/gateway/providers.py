@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,11 @@ _ERROR_BY_STATUS: dict[int, type[GatewayError]] = {
     429: UpstreamRateLimited,
     504: UpstreamTimeout,
 }
+# Observability (issue 6): what the current request adds to its litellm call (`litellm_call_id`,
+# `metadata` for callbacks, as the LiteLLM proxy passes them) and what the call reported back (its
+# x-litellm-* headers). Context variables: each request (asyncio task) sees only its own.
+call_extras: ContextVar[Mapping[str, Any] | None] = ContextVar("call_extras", default=None)
+call_headers: ContextVar[dict[str, str] | None] = ContextVar("call_headers", default=None)
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{4,}|\bAIza[0-9A-Za-z_\-]{10,}")
 
 
@@ -73,6 +80,9 @@ class ProviderRouter:
         if self._router is None:
             litellm = _offline_litellm()
             litellm.drop_params = bool(self._config.litellm_settings.get("drop_params", True))
+            from gateway.callbacks import register_callbacks
+
+            register_callbacks(litellm, self._config.litellm_settings)
             model_list = [
                 {
                     "model_name": d.model_name,
@@ -99,11 +109,14 @@ class ProviderRouter:
 
     async def _call(self, method: str, params: dict[str, Any]) -> ProviderResult:
         router = self._get_router()
+        params = _with_extras(params, call_extras.get())
         try:
             response = await getattr(router, method)(**params)
         except Exception as error:
             raise self.translate(error) from error
-        return ProviderResult(response, _result_headers(response))
+        headers = _result_headers(response)
+        call_headers.set(headers)
+        return ProviderResult(response, headers)
 
     async def stream_chunks(self, stream: Any) -> AsyncIterator[dict[str, Any]]:
         """The chunks of a litellm stream as plain dicts; errors become GatewayErrors."""
@@ -154,4 +167,23 @@ def _result_headers(response: Any) -> dict[str, str]:
         headers["x-litellm-model-id"] = str(hidden["model_id"])
     if hidden.get("response_cost") is not None:
         headers["x-litellm-response-cost"] = str(hidden["response_cost"])
+    headers.setdefault("x-litellm-attempted-retries", "0")
     return headers
+
+
+async def flush_callbacks() -> None:
+    """Wait for litellm's queued async logging callbacks (a no-op if litellm was never used)."""
+    if "litellm" not in sys.modules:
+        return
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    await GLOBAL_LOGGING_WORKER.flush()
+
+
+def _with_extras(params: dict[str, Any], extras: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not extras:
+        return params
+    merged = {**params, **extras}
+    if isinstance(params.get("metadata"), dict) and isinstance(extras.get("metadata"), dict):
+        merged["metadata"] = {**params["metadata"], **extras["metadata"]}
+    return merged

@@ -29,6 +29,45 @@ class Settings(BaseSettings):
     spend_logs_table: str = "gateway-spend-logs"
     key_pepper: SecretStr | None = None
     demo_mode: bool = False
+    # --- Prompt compression (issue 5): docs/compression.md. Unset = the config file's value.
+    compression_enabled: bool | None = None
+    llmlingua_model_dir: Path | None = None
+    compression_engine: Literal["auto", "inprocess", "http", "lambda", "off"] | None = None
+    compression_engine_url: str | None = None  # engine server (local process, GPU service)
+    compression_function_name: str | None = None  # the ML function, invoked through Lambda
+    compression_lambda_endpoint_url: str | None = None  # local/test emulation of the Lambda API
+    # --- Virtual keys, limits and spend (issue 3): docs/keys.md
+    tenant_credentials_kms_key_id: str | None = None  # unset + local: the local dev cipher
+    kms_endpoint_url: str | None = None  # local only (e.g. the moto server)
+    spend_log_retention_days: int = Field(default=90, ge=1, le=3650)  # spend-log item TTL
+    inflight_lease_seconds: int = Field(default=330, ge=30, le=3600)  # >= function timeout
+    default_estimated_output_tokens: int = Field(default=256, ge=1, le=1_000_000)
+    spend_write_attempts: int = Field(default=6, ge=1, le=10)
+    limits_fail_open: bool = True  # Redis down: keep serving (budget still checked on DynamoDB)
+    # --- Observability (issue 6): docs/observability.md
+    metrics_enabled: bool = True  # fleet-wide Prometheus counters in Redis
+    metrics_require_auth: bool = False  # GET /metrics needs the master key
+    metrics_redis_prefix: str = "gw:metrics:v1"
+    metrics_max_teams: int = Field(default=100, ge=1)  # distinct team labels fleet-wide
+    metrics_max_models: int = Field(default=200, ge=1)  # distinct model labels per instance
+    metrics_redis_timeout: float = Field(default=0.25, gt=0)  # seconds; then the write is dropped
+    metrics_emf: bool | None = None  # CloudWatch EMF per request; None: only inside Lambda
+    telemetry_flush_each_request: bool | None = None  # None: only inside Lambda
+    log_prompts: bool = False  # debug only: put prompt text in the request log
+    langfuse_public_key: str | None = None
+    langfuse_secret_key: SecretStr | None = None
+    langfuse_host: str = "https://cloud.langfuse.com"
+    # --- Semantic cache (issue 4): docs/cache.md. REDIS_URL wins over cache_params host/port.
+    cache_enabled: bool | None = None  # unset = the config's `litellm_settings.cache`
+    cache_socket_timeout: float = Field(default=0.1, gt=0)  # seconds per Redis command
+    cache_connect_timeout: float = Field(default=0.2, gt=0)
+    cache_breaker_seconds: float = Field(default=5.0, ge=0)  # skip the cache after a failure
+    embedding_model_dir: Path = Field(
+        default=Path(__file__).resolve().parents[3] / "models" / "all-MiniLM-L6-v2-int8"
+    )
+    cache_embedder_url: str | None = None  # remote /embed endpoint for the local/ model
+    cache_embedder_function_name: str | None = None  # or the ML function, invoked directly
+    cache_embedder_timeout: float = Field(default=1.0, gt=0)
 
     @field_validator("litellm_master_key")
     @classmethod

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from gateway.compression.wiring import compression_status
 from gateway.settings import get_settings
 
 from completion_api.deps import Catalog
@@ -28,6 +29,7 @@ def readiness(catalog: Catalog) -> JSONResponse:
         "unconfigured_providers": unconfigured,
         "models": len(catalog.config.model_names()),
         "demo_mode": get_settings().demo_mode,
+        "compression": compression_status().as_dict(),  # issue 5: enabled, engine or reason
     }
     return JSONResponse(body)
 
@@ -39,4 +41,5 @@ def health(catalog: Catalog) -> dict[str, Any]:
         "status": "healthy",
         "healthy_providers": sorted(p for p, s in providers.items() if s["configured"]),
         "unhealthy_providers": sorted(p for p, s in providers.items() if not s["configured"]),
+        "compression": compression_status().as_dict(),  # issue 5: enabled, engine or reason
     }

@@ -1,4 +1,4 @@
-"""FastAPI dependency that authenticates every protected route."""
+"""FastAPI dependency that authenticates every protected route (master or virtual key)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from gateway.auth import Principal, authenticate, presented_key
+from gateway.keys.model import KeyRecord
 from gateway.settings import get_settings
+
+
+def _lookup_key(key_hash: str) -> KeyRecord | None:
+    # Imported here so a master-key-only instance never loads boto3.
+    from gateway.keys.factory import key_store
+
+    return key_store().get(key_hash)
 
 
 def current_principal(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    return authenticate(presented_key(authorization, x_api_key), get_settings())
+    return authenticate(presented_key(authorization, x_api_key), get_settings(), _lookup_key)
 
 
 AuthenticatedPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -21,6 +21,19 @@ def lambda_handler_for(app: FastAPI) -> LambdaHandler:
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return asgi(event, context)
+        try:
+            return asgi(event, context)
+        finally:
+            _flush_telemetry()
 
     return handler
+
+
+def _flush_telemetry() -> None:
+    """Send buffered traces (Langfuse) before Lambda freezes the instance (issue 6)."""
+    from gateway.metrics.factory import flush_telemetry
+
+    try:
+        flush_telemetry()
+    except Exception:  # noqa: BLE001 - never fail the invocation over telemetry
+        logger.warning("telemetry flush failed")

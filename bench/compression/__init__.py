@@ -1,0 +1,1 @@
+"""Compression benchmarks (issue 5): latency, achieved ratio, cold start, break-even."""

@@ -1,0 +1,1 @@
+"""Routes of the keys function: /key/* and /spend/logs."""

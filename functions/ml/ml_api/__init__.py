@@ -1,0 +1,1 @@
+"""The ML function: the compression engine (and the embedding model) behind one small API."""

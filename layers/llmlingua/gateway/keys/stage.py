@@ -1,0 +1,217 @@
+"""The virtual-key stage of the completion path.
+
+before: model access (after alias resolution) -> budget reservation in the current window ->
+        RPM / TPM / parallel limits (one atomic Redis call) -> the tenant's own provider key.
+after:  cost from the provider's usage (0 for a cache hit) -> release the parallel slot and
+        reservation, count tokens -> add spend and write the spend log (one transaction).
+
+The master key passes straight through: no limits, no Redis, no DynamoDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gateway.errors import BudgetExceeded, DependencyUnavailable, ModelAccessDenied, RateLimited
+from gateway.keys import estimate
+from gateway.keys.credentials import ProviderCredentials
+from gateway.keys.model import KeyRecord
+from gateway.limits import Decision, Limiter, Limits
+from gateway.observability import logger
+from gateway.pipeline import CallContext
+from gateway.pricing import PriceBook
+from gateway.providers import ProviderResult
+from gateway.spend import SpendEntry, SpendLedger, SpendWriteFailed
+
+CACHE_HITS = ("HIT", "SEMANTIC_HIT")
+_NOTE = "virtual_key"
+_REFUSALS = {
+    "parallel": "Too many requests in flight for this key (max_parallel_requests={limit}).",
+    "rpm": "Rate limit reached for this key: {limit} requests per minute.",
+    "tpm": "Rate limit reached for this key: {limit} tokens per minute.",
+}
+
+
+@dataclass(frozen=True)
+class _Admission:
+    limits: Limits
+    reserved: bool  # a Redis reservation exists and must be settled
+
+
+class VirtualKeyStage:
+    def __init__(
+        self,
+        limiter: Limiter,
+        ledger: SpendLedger,
+        prices: PriceBook,
+        credentials: Callable[[], ProviderCredentials],
+        *,
+        default_output_tokens: int = 256,
+        fail_open: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._limiter = limiter
+        self._ledger = ledger
+        self._prices = prices
+        self._credentials = credentials
+        self._default_output_tokens = default_output_tokens
+        self._fail_open = fail_open
+        self._clock = clock
+
+    async def before(self, ctx: CallContext) -> ProviderResult | None:
+        record: KeyRecord | None = ctx.principal.key
+        if ctx.principal.is_master or record is None:
+            return None
+        if not record.allows_model(ctx.model):
+            raise ModelAccessDenied(
+                f"This key is not allowed to use the model '{ctx.model}'.", param="model"
+            )
+        limits = _limits_of(record, self._clock())
+        reserved = False
+        if record.has_limits:
+            reserved = await self._admit(ctx, record, limits)
+        ctx.notes[_NOTE] = _Admission(limits, reserved)
+        await self._use_tenant_credentials(ctx, record)
+        return None
+
+    async def after(self, ctx: CallContext) -> None:
+        admission: _Admission | None = ctx.notes.get(_NOTE)
+        record: KeyRecord | None = ctx.principal.key
+        if admission is None or record is None:
+            return
+        cached = ctx.notes.get("cache_status") in CACHE_HITS
+        usage = ctx.usage or {}
+        prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        cost = Decimal(0) if cached else self._prices.cost(ctx.model, prompt, completion)
+        ctx.cost = float(cost)
+        if admission.reserved:
+            tokens = 0 if cached else prompt + completion
+            try:
+                decision = await asyncio.to_thread(
+                    self._limiter.settle, record.token_id, ctx.request_id, tokens, admission.limits
+                )
+                ctx.response_headers.update(_rate_headers(admission.limits, decision))
+            except DependencyUnavailable:
+                logger.warning("limits_settle_failed", extra={"token_id": record.token_id})
+        if ctx.error is None or cost > 0:
+            await self._record_spend(ctx, record, cost, prompt, completion)
+
+    # -- before ---------------------------------------------------------------------------
+    async def _admit(self, ctx: CallContext, record: KeyRecord, limits: Limits) -> bool:
+        prompt = estimate.prompt_tokens(ctx.kind, ctx.params)
+        output = estimate.output_tokens(ctx.kind, ctx.params, self._default_output_tokens)
+        cost_estimate = float(self._prices.cost(ctx.model, prompt, output))
+        try:
+            decision = await asyncio.to_thread(
+                self._limiter.admit, record.token_id, ctx.request_id, limits, cost_estimate, prompt
+            )
+        except DependencyUnavailable:
+            if not self._fail_open:
+                raise
+            logger.warning("limits_unavailable_fail_open", extra={"token_id": record.token_id})
+            if limits.max_budget is not None and limits.window_spend >= limits.max_budget:
+                raise _budget_error(record, limits, {}, self._clock()) from None
+            return False
+        headers = _rate_headers(limits, decision)
+        if decision.refused == "budget":
+            raise _budget_error(record, limits, headers, self._clock())
+        if decision.refused is not None:
+            limit = {"parallel": limits.max_parallel, "rpm": limits.rpm, "tpm": limits.tpm}
+            message = _REFUSALS[decision.refused].format(limit=limit[decision.refused])
+            headers["Retry-After"] = str(max(decision.retry_after, 1))
+            raise RateLimited(message, headers=headers)
+        ctx.response_headers.update(headers)
+        return True
+
+    async def _use_tenant_credentials(self, ctx: CallContext, record: KeyRecord) -> None:
+        if record.credentials is None or ctx.provider not in record.credential_providers:
+            return
+        opened = await asyncio.to_thread(
+            self._credentials().open, record.credentials, record.token_id
+        )
+        if opened.get(str(ctx.provider)):
+            ctx.params["api_key"] = opened[str(ctx.provider)]
+            ctx.notes["tenant_credentials"] = True
+
+    # -- after ----------------------------------------------------------------------------
+    async def _record_spend(
+        self, ctx: CallContext, record: KeyRecord, cost: Decimal, prompt: int, completion: int
+    ) -> None:
+        compression = ctx.notes.get("compression") or {}
+        entry = SpendEntry(
+            key_hash=record.key_hash,
+            token_id=record.token_id,
+            request_id=ctx.request_id,
+            started_epoch=ctx.started_epoch,
+            ended_epoch=self._clock(),
+            model=ctx.model,
+            provider=ctx.provider,
+            call_type=ctx.kind,
+            cost=cost,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cache_status=ctx.notes.get("cache_status"),
+            compression=_compression_of(compression),
+            team_id=record.team_id,
+            user_id=record.user_id,
+            key_alias=record.key_alias,
+            budget_duration=record.budget_duration,
+        )
+        try:
+            outcome = await asyncio.to_thread(self._ledger.record, entry, record.budget_reset_at)
+        except SpendWriteFailed:
+            outcome = "failed"
+        ctx.notes["spend"] = {"cost": float(cost), "outcome": outcome}
+        spend = record.window_spend(entry.started_epoch) + cost
+        if record.soft_budget is not None and spend >= record.soft_budget > spend - cost:
+            logger.warning("soft_budget_crossed", extra={"token_id": record.token_id})
+
+
+def _limits_of(record: KeyRecord, now: float) -> Limits:
+    return Limits(
+        max_budget=None if record.max_budget is None else float(record.max_budget),
+        window_spend=float(record.window_spend(now)),
+        max_parallel=record.max_parallel_requests,
+        rpm=record.rpm_limit,
+        tpm=record.tpm_limit,
+    )
+
+
+def _rate_headers(limits: Limits, decision: Decision) -> dict[str, str]:
+    headers = {}
+    if limits.rpm is not None:
+        headers["x-ratelimit-limit-requests"] = str(limits.rpm)
+        headers["x-ratelimit-remaining-requests"] = str(decision.remaining_requests(limits))
+    if limits.tpm is not None:
+        headers["x-ratelimit-limit-tokens"] = str(limits.tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(decision.remaining_tokens(limits))
+    return headers
+
+
+def _budget_error(
+    record: KeyRecord, limits: Limits, headers: dict[str, str], now: float
+) -> BudgetExceeded:
+    reset = record.next_budget_reset(now)
+    if reset is not None:
+        headers = {**headers, "Retry-After": str(max(int(reset - now), 1))}
+    return BudgetExceeded(
+        f"Budget exceeded for this key: spend {limits.window_spend:.6f} USD "
+        f"(plus requests in flight) has reached max_budget {limits.max_budget} USD"
+        + (f"; the budget resets in {int(reset - now)} s." if reset is not None else "."),
+        headers=headers,
+    )
+
+
+def _compression_of(notes: dict[str, int]) -> dict[str, int]:
+    original, compressed = notes.get("original_tokens"), notes.get("compressed_tokens")
+    if not isinstance(original, int) or not isinstance(compressed, int) or original <= 0:
+        return {}  # absent, or the compression stage skipped this prompt
+    return {
+        "original_tokens": original,
+        "compressed_tokens": compressed,
+        "saved_tokens": original - compressed,
+    }
