@@ -2,7 +2,7 @@
 one moto server: exact spend and RPM under concurrency, parallel limits, revocation on every
 instance, and tenant credentials sealed with KMS (moto) and used for the tenant's calls.
 
-The moto server here serialises requests (tests/integration/keys_support.py): moto's DynamoDB
+The moto server serialises requests (devstack/dynamodb.py): moto's DynamoDB backend
 loses concurrent updates, which DynamoDB itself never does.
 """
 
@@ -23,10 +23,11 @@ from gateway.config import load_config
 from gateway.keys.hashing import hash_key
 from gateway.pricing import PriceBook
 
+from devstack.cfn import load_template
+from devstack.dynamodb import LocalDynamoDB, create_tables_from_template
 from devstack.fake_providers import FakeProviderServer
-from devstack.stack import ROOT, LocalStack
+from devstack.stack import ROOT, TEMPLATE, LocalStack
 from tests.integration.conftest import MASTER_KEY
-from tests.integration.keys_support import SerialMoto
 from tests.integration.stack import GatewayProcess, write_test_config
 
 ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -85,15 +86,16 @@ def recorder() -> Iterator[RecordingProvider]:
 
 
 @pytest.fixture(scope="module")
-def moto(stack: LocalStack) -> Iterator[SerialMoto]:
+def moto(stack: LocalStack) -> Iterator[LocalDynamoDB]:
+    """A DynamoDB of the fleet's own, so its spend totals are not shared with other tests."""
     names = {"KeysTable": stack.env["KEYS_TABLE"], "SpendLogsTable": stack.env["SPEND_LOGS_TABLE"]}
-    server = SerialMoto().start(names)
-    yield server
-    server.stop()
+    with LocalDynamoDB() as server:
+        create_tables_from_template(server.client(), load_template(TEMPLATE), names)
+        yield server
 
 
 @pytest.fixture(scope="module")
-def kms_key(moto: SerialMoto) -> str:
+def kms_key(moto: LocalDynamoDB) -> str:
     created = moto.client("kms").create_key(Description="tenant credentials (test)")
     return str(created["KeyMetadata"]["KeyId"])
 
@@ -101,7 +103,7 @@ def kms_key(moto: SerialMoto) -> str:
 @pytest.fixture(scope="module")
 def fleet(
     stack: LocalStack,
-    moto: SerialMoto,
+    moto: LocalDynamoDB,
     recorder: RecordingProvider,
     kms_key: str,
     tmp_path_factory: Any,
@@ -118,9 +120,9 @@ def fleet(
     env = {
         **stack.env,  # the stack's Valkey and fake providers
         "GATEWAY_CONFIG": str(write_test_config(workdir / "config.yaml", [byo])),
-        "DYNAMODB_ENDPOINT_URL": moto.url,
+        "DYNAMODB_ENDPOINT_URL": moto.endpoint_url,
         "TENANT_CREDENTIALS_KMS_KEY_ID": kms_key,
-        "KMS_ENDPOINT_URL": moto.url,
+        "KMS_ENDPOINT_URL": moto.endpoint_url,
     }
     processes = [GatewayProcess(env, workdir / f"gateway-{n}.log") for n in range(3)]
     warm = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "warm up"}]}
@@ -151,7 +153,7 @@ def _chat(process: GatewayProcess, key: str, model: str = "gpt-4o-mini", text: s
 
 
 def test_concurrent_requests_on_three_instances_spend_exactly_and_hold_rpm(
-    fleet: list[GatewayProcess], stack: LocalStack, moto: SerialMoto
+    fleet: list[GatewayProcess], stack: LocalStack, moto: LocalDynamoDB
 ) -> None:
     # Given a key limited to 50 requests per minute
     key = _generate(fleet[0], rpm_limit=50, team_id="fleet-team")
@@ -239,7 +241,7 @@ def test_delete_and_block_take_effect_on_the_next_request_everywhere(
 
 
 def test_tenant_credentials_are_sealed_with_kms_and_used_for_its_calls(
-    fleet: list[GatewayProcess], stack: LocalStack, moto: SerialMoto, recorder: RecordingProvider
+    fleet: list[GatewayProcess], stack: LocalStack, moto: LocalDynamoDB, recorder: RecordingProvider
 ) -> None:
     tenant_secret = "sk-" + "tenant-own-openai-key-0001"
     own = _generate(fleet[0], provider_credentials={"openai": tenant_secret})
