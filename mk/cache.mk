@@ -29,3 +29,7 @@ embedding-locks:
 bench-cache: embedding-model
 	$(BIN)/python -m bench.cache.quality
 	$(BIN)/python -m bench.cache.latency
+
+# The tests, the local stack and the demo use the local embedding model: build it (once) before
+# they start, so no test installs or downloads anything itself.
+test run demo: embedding-model

@@ -104,3 +104,16 @@ def test_chunked_body_over_the_limit_is_413_without_content_length(
         headers={**AUTH, "content-type": "application/json"},
     )
     assert _assert_envelope(response, 413)["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize(
+    "field", ["api_base", "api_key", "mock_response", "litellm_logging_obj", "custom_llm_provider"]
+)
+def test_client_cannot_set_gateway_only_litellm_options(
+    gateway: GatewayProcess, field: str
+) -> None:
+    # Given a body that tries to redirect the call, swap credentials or fake the answer
+    body = {**CHAT, field: "http://169.254.169.254/latest"}
+    # When it is sent, Then it is refused before any provider is called
+    response = http.post(gateway.url + "/v1/chat/completions", json=body, headers=AUTH)
+    assert field in _assert_envelope(response, 400)["message"]

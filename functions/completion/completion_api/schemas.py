@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# litellm call options a client must never set: they would redirect the call (api_base: SSRF),
+# swap credentials, fake the answer (mock_response) or change routing and accounting. The
+# LiteLLM proxy refuses client-side api_base/api_key the same way unless told otherwise.
+_GATEWAY_ONLY_PARAMS = frozenset(
+    {
+        "api_key", "api_base", "base_url", "api_version", "api_type", "organization",
+        "custom_llm_provider", "deployment_id", "model_list", "model_info", "headers",
+        "extra_headers", "mock_response", "mock_tool_calls", "mock_timeout", "num_retries",
+        "max_retries", "timeout", "request_timeout", "fallbacks", "context_window_fallbacks",
+        "cooldown_time", "caching", "input_cost_per_token", "output_cost_per_token",
+        "proxy_server_request", "client", "azure_ad_token", "specific_deployment",
+    }
+)  # fmt: skip
+_GATEWAY_ONLY_PREFIXES = ("litellm_", "aws_", "vertex_", "azure_", "watsonx_")
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -14,6 +29,13 @@ class _OpenAIRequest(BaseModel):
 
     model: str = Field(min_length=1, max_length=256)
     user: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _no_gateway_only_params(self) -> _OpenAIRequest:
+        for name in self.model_extra or {}:
+            if name in _GATEWAY_ONLY_PARAMS or name.startswith(_GATEWAY_ONLY_PREFIXES):
+                raise ValueError(f"'{name}' cannot be set by a client of this gateway")
+        return self
 
     def provider_params(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

@@ -21,7 +21,7 @@ NOT_ANSWER_CHANGING = frozenset(
     {
         "stream", "stream_options", "user", "metadata", "cache", "timeout", "request_timeout",
         "num_retries", "extra_headers", "tags", "litellm_metadata", "store", "service_tier",
-        "compression",
+        "compression", "api_key",
     }
 )  # fmt: skip
 
@@ -39,6 +39,9 @@ def tenant_of(principal: Principal) -> str:
     """Tenant isolation: the team, else the key, else the master key's own namespace."""
     if principal.team_id:
         return f"team:{principal.team_id}"
+    token_id = getattr(principal.key, "token_id", None)  # stable across /key/regenerate
+    if token_id:
+        return f"key:{token_id}"
     if principal.key_hash:
         return f"key:{principal.key_hash}"
     return "master" if principal.is_master else "anonymous"
