@@ -227,3 +227,21 @@ def test_the_request_log_is_json_with_the_call_id_and_neither_key_nor_prompt(fle
     assert entry["duration_ms"] >= entry["overhead_ms"] >= 0
     assert MASTER_KEY not in first.logs()
     assert PROMPT not in first.logs()
+
+
+def test_a_request_for_an_unknown_model_is_counted_as_a_404(fleet: Any) -> None:
+    first, _, _ = fleet
+
+    def refused(scrape: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> float:
+        return sum(
+            value
+            for (name, labels), value in scrape.items()
+            if name == "litellm_requests_total" and ("status", "404") in labels
+        )
+
+    before = refused(_scrape(first))
+    with pytest.raises(openai.NotFoundError):
+        _client(first).chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert refused(_scrape(first)) == before + 1

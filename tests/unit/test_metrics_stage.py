@@ -19,6 +19,7 @@ from gateway.metrics.collector import fleet_registry
 from gateway.metrics.store import MetricsStore, redis_client
 from gateway.pipeline import CallContext
 from gateway.providers import ProviderResult, ProviderRouter
+from gateway.resolution import ModelResolution
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -80,7 +81,9 @@ def store(valkey: LocalValkey, request: pytest.FixtureRequest) -> MetricsStore:
 def _service(metrics: MetricsStage, *stages: Any) -> CompletionService:
     catalog = ModelCatalog(CONFIG, ENV)
     return CompletionService(
-        catalog, ProviderRouter(CONFIG, ENV), [metrics, *stages, ProviderCallTimer()]
+        catalog,
+        ProviderRouter(CONFIG, ENV),
+        [metrics, ModelResolution(catalog), *stages, ProviderCallTimer()],
     )
 
 

@@ -16,6 +16,7 @@ from gateway.keys.factory import virtual_key_stage
 from gateway.metrics import ProviderCallTimer, metrics_stage
 from gateway.pipeline import Stage
 from gateway.providers import ProviderRouter
+from gateway.resolution import ModelResolution
 from gateway.settings import get_settings
 
 
@@ -35,6 +36,7 @@ def stages() -> list[Stage]:
     """The request path's stages, in order (limits and budget, cache, compression, metrics)."""
     return [
         metrics_stage(),  # issue 6: first, so its `after` sees every outcome
+        ModelResolution(model_catalog()),  # aliases, unknown model, unconfigured provider
         virtual_key_stage(),  # issue 3: key model access, budget, RPM/TPM/parallel, spend
         cache_stage(model_catalog().config, lambda: completion_service().router),  # issue 4
         compression_stage(model_catalog().config),  # issue 5: after keys/limits and cache

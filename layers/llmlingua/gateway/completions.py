@@ -14,6 +14,7 @@ from gateway.catalog import ModelCatalog
 from gateway.errors import GatewayError
 from gateway.pipeline import CallContext, Stage
 from gateway.providers import ProviderResult, ProviderRouter
+from gateway.resolution import resolve
 from gateway.usage import usage_of
 
 
@@ -27,8 +28,6 @@ class CompletionService:
 
     async def handle(self, ctx: CallContext) -> ProviderResult:
         """Run the stages and the provider call; a stream is returned still open."""
-        ctx.params["model"] = ctx.principal.resolve_model(ctx.model)
-        ctx.provider = self.catalog.resolve(ctx.model, mode=_MODES[ctx.kind])[0].provider
         entered: list[Stage] = []
         try:
             result = None
@@ -38,6 +37,8 @@ class CompletionService:
                 if result is not None:
                     break
             if result is None:
+                if ctx.provider is None:  # no ModelResolution stage ran (bare service)
+                    resolve(self.catalog, ctx)
                 result = await self._call_provider(ctx)
         except GatewayError as error:
             ctx.error = error
@@ -90,9 +91,6 @@ class CompletionService:
     async def _after(self, ctx: CallContext, entered: list[Stage]) -> None:
         for stage in reversed(entered):
             await stage.after(ctx)
-
-
-_MODES = {"chat": "chat", "text_completion": "completion", "embedding": "embedding"}
 
 
 def _as_dict(body: Any) -> dict[str, Any]:
