@@ -20,6 +20,8 @@ $(VENV)/.synced: requirements/bootstrap.txt requirements/runtime.txt requirement
 	$(BIN)/python -m pip install -q --require-hashes -r requirements/bootstrap.txt
 	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes \
 		requirements/runtime.txt requirements/dev.txt
+	@# The packages as Lambda lays them out, for `python -m devstack ...` run by hand too.
+	@printf '%s\n' $(subst :, ,$(PYTHONPATH)) > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/gateway-dev.pth"
 	@touch $@
 
 run: venv ## the gateway on http://127.0.0.1:$(PORT) with embedded Valkey + DynamoDB

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from dotenv import load_dotenv
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         _serve(args.port)
         return 0
+    # uvicorn re-raises SIGTERM once it has shut down; turn it into SystemExit so the stack's
+    # context managers stop Valkey and the moto server instead of orphaning them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     default_master_key = not os.environ.get("LITELLM_MASTER_KEY")
     with LocalStack(os.environ, demo=args.demo) as stack:
         os.environ.update(stack.env)
