@@ -68,6 +68,12 @@ def test_aliases_resolve_before_the_model_check(gateway: GatewayProcess) -> None
     assert _code(denied.value) == "key_model_access_denied"
 
 
+def test_models_lists_only_what_the_key_may_use(gateway: GatewayProcess) -> None:
+    key = _generate(gateway, models=["gpt-4o-mini", "claude-haiku-3-5"])
+    listed = {model.id for model in _sdk(gateway, key["key"]).models.list()}
+    assert listed == {"gpt-4o-mini", "claude-haiku-3-5"}
+
+
 def test_budget_is_enforced_once_spend_reaches_it(gateway: GatewayProcess) -> None:
     key = _generate(gateway, max_budget=0.000001, budget_duration="30d")
     client = _sdk(gateway, key["key"])

@@ -6,7 +6,7 @@ litellm, so those paths stay fast on a cold start.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,12 @@ class ModelCatalog:
                     entry["missing"].append(name)
         return status
 
-    def openai_model_list(self, created: int = 1_700_000_000) -> dict[str, Any]:
-        providers = {d.model_name: d.provider for d in self.config.deployments}
+    def openai_model_list(
+        self, allowed: Callable[[str], bool] = lambda _: True, created: int = 1_700_000_000
+    ) -> dict[str, Any]:
+        providers = {
+            d.model_name: d.provider for d in self.config.deployments if allowed(d.model_name)
+        }
         data = [
             {"id": name, "object": "model", "created": created, "owned_by": provider}
             for name, provider in providers.items()

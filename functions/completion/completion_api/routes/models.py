@@ -15,4 +15,6 @@ router = APIRouter(tags=["models"])
 @router.get("/v1/models")
 @router.get("/models", include_in_schema=False)
 def list_models(principal: AuthenticatedPrincipal, catalog: Catalog) -> dict[str, Any]:
-    return catalog.openai_model_list()
+    """The models this caller may use: a virtual key sees only its allowed models."""
+    key = principal.key
+    return catalog.openai_model_list(key.allows_model if key is not None else lambda _: True)
