@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from devstack.ports import free_port
 from devstack.stack import ROOT
+from tests.integration.stack import ServerProcess
 
 ML_PYTHON = Path(os.environ.get("COMPRESSION_ML_PYTHON") or ROOT / ".venv-ml" / "bin" / "python")
 TEST_MODEL = Path(
@@ -62,46 +61,23 @@ def ensure_test_model() -> Path:
     return TEST_MODEL
 
 
-class EngineProcess:
+class EngineProcess(ServerProcess):
     """`python -m ml_api` on a free loopback port, model preloaded before the port opens."""
 
+    name = "engine"
+
     def __init__(self, model_dir: Path, log_path: Path, tiktoken_cache: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {
+        env = {
             **os.environ,
             **OFFLINE,
             "PYTHONPATH": ML_PYTHONPATH,
             "LLMLINGUA_MODEL_DIR": str(model_dir),
             "TIKTOKEN_CACHE_DIR": str(tiktoken_cache),
         }
-        self._log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__([str(ML_PYTHON), "-m", "ml_api"], env, log_path)
+
+    def is_ready(self) -> bool:
+        return bool(httpx.get(self.url + "/health", timeout=1).json().get("loaded"))
 
     def start(self, timeout: float = 90.0) -> EngineProcess:
-        log = self._log_path.open("wb")
-        self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [str(ML_PYTHON), "-m", "ml_api", "--port", str(self.port)],
-            cwd=ROOT,
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"engine exited:\n{self._log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).json().get("loaded"):
-                    return self
-            except (httpx.HTTPError, ValueError):
-                time.sleep(0.2)
-        raise RuntimeError(f"engine did not start:\n{self._log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        return super().start(timeout)

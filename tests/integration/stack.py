@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import yaml
@@ -34,35 +34,38 @@ def write_test_config(
     return path
 
 
-class GatewayProcess:
-    """`python -m devstack serve` in a subprocess: one Lambda instance's worth of gateway."""
+class ServerProcess:
+    """A server of ours in a subprocess on a free loopback port, ready when `is_ready` says so."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    name = "server"
+
+    def __init__(self, argv: list[str], env: Mapping[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, **env, "PYTHONPATH": PYTHONPATH}
+        self._argv = [*argv, "--port", str(self.port)]
+        self._env = dict(env)
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> GatewayProcess:
+    def is_ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60.0) -> Self:
         log = self._log_path.open("wb")
         self._process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "devstack", "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            self._argv, cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"gateway exited:\n{self._log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.name} exited:\n{self.logs()[-3000:]}")
             try:
-                if httpx.get(self.url + "/health/liveliness", timeout=1).status_code == 200:
+                if self.is_ready():
                     return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"gateway did not start:\n{self._log_path.read_text()[-3000:]}")
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not start:\n{self.logs()[-3000:]}")
 
     def logs(self) -> str:
         return self._log_path.read_text(errors="replace")
@@ -74,3 +77,16 @@ class GatewayProcess:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+
+
+class GatewayProcess(ServerProcess):
+    """`python -m devstack serve` in a subprocess: one Lambda instance's worth of gateway."""
+
+    name = "gateway"
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        argv = [sys.executable, "-m", "devstack", "serve"]
+        super().__init__(argv, {**os.environ, **env, "PYTHONPATH": PYTHONPATH}, log_path)
+
+    def is_ready(self) -> bool:
+        return httpx.get(self.url + "/health/liveliness", timeout=1).status_code == 200
