@@ -47,6 +47,15 @@ class ChatMessage(BaseModel):
     role: Role
     content: str | list[dict[str, Any]] | None = None
 
+    @model_validator(mode="after")
+    def _content_present(self) -> ChatMessage:
+        # As OpenAI: only an assistant message carrying tool calls may omit `content`. Without
+        # this check providers' adapters crash on it and the client got a 502 (issue 8 fuzzing).
+        calls = (self.model_extra or {}).keys() & {"tool_calls", "function_call"}
+        if self.content is None and not (self.role == "assistant" and calls):
+            raise ValueError(f"a '{self.role}' message needs 'content'")
+        return self
+
 
 class _Sampling(_OpenAIRequest):
     stream: bool = False

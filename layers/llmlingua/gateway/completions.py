@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from gateway.catalog import ModelCatalog
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, UpstreamError
 from gateway.pipeline import CallContext, Stage
 from gateway.providers import ProviderResult, ProviderRouter
 from gateway.resolution import resolve
@@ -72,9 +72,11 @@ class CompletionService:
         """Pass chunks through, remember them, and settle the stages when the stream ends."""
         ctx.chunks = []
         hide_usage_chunk = not ctx.notes.get("client_wants_stream_usage", True)
+        produced = False
         try:
             async for chunk in chunks:
                 ctx.chunks.append(chunk)
+                produced = produced or any(_has_output(c) for c in _choices(chunk))
                 if chunk.get("usage"):
                     ctx.usage = usage_of(chunk)
                     if hide_usage_chunk and not chunk.get("choices"):
@@ -82,6 +84,10 @@ class CompletionService:
                     if hide_usage_chunk:
                         chunk = {k: v for k, v in chunk.items() if k != "usage"}
                 yield chunk
+            if not produced and not ctx.usage:
+                # litellm ends an unparseable Anthropic, Gemini or Groq stream quietly, with a
+                # made-up "stop" and no text or usage: not a success the client should accept.
+                raise UpstreamError("The provider's stream ended before the answer was finished.")
         except GatewayError as error:
             ctx.error = error
             raise
@@ -91,6 +97,18 @@ class CompletionService:
     async def _after(self, ctx: CallContext, entered: list[Stage]) -> None:
         for stage in reversed(entered):
             await stage.after(ctx)
+
+
+def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
+    choices = chunk.get("choices")
+    return [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []
+
+
+def _has_output(choice: dict[str, Any]) -> bool:
+    delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+    return any(delta.get(k) for k in ("content", "tool_calls", "function_call")) or bool(
+        choice.get("text")
+    )
 
 
 def _as_dict(body: Any) -> dict[str, Any]:

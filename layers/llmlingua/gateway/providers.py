@@ -134,6 +134,8 @@ class ProviderRouter:
         error_class = _ERROR_BY_STATUS.get(status, UpstreamError) if status else UpstreamError
         provider = getattr(error, "llm_provider", None) or "provider"
         message = self.redact(str(getattr(error, "message", "") or error))
+        # litellm appends its Python traceback to some messages: never show it to a client.
+        message = message.split("\nTraceback (most recent call last)", 1)[0][:2000]
         headers = {}
         retry_after = _retry_after(error)
         if retry_after:
