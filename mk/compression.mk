@@ -66,7 +66,7 @@ bench-compression: bench-model
 	$(ML_OFFLINE_ENV) $(ML_PY) -m bench.compression --model $(BENCH_MODEL) \
 		--out bench/compression/results
 
-ml-image:
+ml-image: embedding-model
 ifeq ($(DOCKER_ENGINE),yes)
 	@test -f $(REAL_MODEL)/config.json || { echo "run 'make model' first (the image bakes the real model in)" >&2; exit 1; }
 	docker build --platform linux/arm64 -f functions/ml/Dockerfile -t $(ML_IMAGE) .

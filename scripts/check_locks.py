@@ -15,7 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = sorted(
     [p for p in (ROOT / "requirements").glob("*.txt") if not p.name.endswith("-overrides.txt")]
-    + [ROOT / "layers/llmlingua/requirements.txt", ROOT / "functions/completion/requirements.txt"]
+    + [
+        ROOT / "layers/llmlingua/requirements.txt",
+        ROOT / "functions/completion/requirements.txt",
+        ROOT / "functions/ml/requirements.txt",
+    ]
 )
 # Releases that were published compromised. litellm 1.82.7 and 1.82.8 (March 2026) carried a
 # credential-stealing payload.
