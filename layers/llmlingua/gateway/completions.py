@@ -105,7 +105,8 @@ def _choices(chunk: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _has_output(choice: dict[str, Any]) -> bool:
-    delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+    raw = choice.get("delta")
+    delta: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return any(delta.get(k) for k in ("content", "tool_calls", "function_call")) or bool(
         choice.get("text")
     )
