@@ -87,10 +87,19 @@ def _overhead(report: dict[str, Any]) -> list[str]:
                      c["throughput_rps"], f"{ratio}x" if ratio else "-"])  # fmt: skip
     header = ["target", "c", "p50", "p99", "added p50", "added p95", "added p99", "rps",
               "LiteLLM÷ours p50"]  # fmt: skip
-    note = (f"Upstream: {report['upstream']}, {report['settings']['reps']} repetitions "
-            f"(median), {report['settings']['requests']} requests per run; start "
+    settings = report["settings"]
+    note = (f"Upstream: {report['upstream']}, {settings['reps']} repetitions (median), "
+            f"{settings.get('requests_c1', '?')} requests per run at c=1 and "
+            f"{settings['requests']} above; start "
             f"{report['uptime_at_start']}, end {report['uptime_at_end']}. ms.")  # fmt: skip
-    return [note, "", *_table(header, rows), "", "![overhead](overhead.png)"]
+    roles = ["gateway", "litellm proxy", "moto", "valkey", "upstream"]
+    cpu = [[name.replace("@", " c="), *(c.get("cpu_ms_per_request", {}).get(r, "-")
+            for r in roles), c.get("contended_runs", "-")]
+           for name, c in report["table"].items() if not name.startswith("direct")]  # fmt: skip
+    return [note, "", *_table(header, rows), "", "![overhead](overhead.png)", "",
+            "CPU ms per request by process (moto stands in for DynamoDB, Valkey for "
+            "ElastiCache; runs with > 0.5 foreign cores counted as contended):", "",
+            *_table(["target", *roles, "contended runs"], cpu)]  # fmt: skip
 
 
 def _handler(report: dict[str, Any]) -> list[str]:
@@ -195,7 +204,10 @@ def summary(found: dict[str, Any], results: Path) -> str:
                 ("Package size", "package_size", _sizes)]  # fmt: skip
     for title, name, render in sections:
         lines += ["", f"## {title}", ""]
-        lines += render(found[name]) if found.get(name) else [f"Not run ({name})."]
+        try:
+            lines += render(found[name]) if found.get(name) else [f"Not run ({name})."]
+        except (KeyError, TypeError, IndexError):
+            lines += [f"{name}.json is in an older format: re-run its bench."]
     others = sorted(p.stem for p in results.glob("*.json") if p.stem not in OURS)
     if others:
         lines += ["", "## Other benches", ""]

@@ -30,7 +30,14 @@ from gateway.embeddings.onnx_local import MODEL_NAME
 from bench.cache.quality import load_eval_set
 from bench.handler_time.populate import add_fillers, partitions
 from bench.overhead import stats
-from bench.overhead.targets import MASTER_KEY, MODEL, OFFLINE, Upstream, _deployment
+from bench.overhead.targets import (
+    MASTER_KEY,
+    MODEL,
+    OFFLINE,
+    Upstream,
+    _deployment,
+    empty_spend_logs,
+)
 from devstack.stack import ROOT, LocalStack
 from tests.integration.stack import PYTHONPATH, write_test_config
 
@@ -120,6 +127,7 @@ def measure_levels(args: argparse.Namespace, workdir: Path) -> list[dict[str, An
                     )
                 )  # fmt: skip
                 stored = max(stored, fillers)
+                empty_spend_logs(stack.env)  # moto's transactions slow down as it grows
                 print(f"handler_time: {level:,} entries ({populate_s:.0f} s to fill)", flush=True)
                 row = worker(env, workdir, args, level, seed=index == 0)
                 row.update(entries=level, populate_s=round(populate_s, 1))
@@ -141,11 +149,20 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return []
     top = max(rows, key=lambda r: r["entries"])
     out = []
-    for kind, limit in TARGETS.items():
-        p95 = top["handler"][kind].get("p95_ms")
+    checks = [  # (what, source, path, limit): the targets, then the same limit on the parts
+        ("exact-hit handler time p95 (virtual key)", "handler", "exact_hit", TARGETS["exact_hit"]),
+        ("semantic-hit handler time p95 (virtual key)", "handler", "semantic_hit",
+         TARGETS["semantic_hit"]),
+        ("diagnostic: exact-hit handler time p95 (master key: no key lookup, limits, spend)",
+         "handler", "exact_hit_master_key", TARGETS["exact_hit"]),
+        ("diagnostic: semantic-hit cache stage alone p95", "cache_stage", "semantic_hit",
+         TARGETS["semantic_hit"]),
+    ]  # fmt: skip
+    for what, source, kind, limit in checks:
+        p95 = top[source].get(kind, {}).get("p95_ms")
         out.append(
             {
-                "what": f"{kind.replace('_', '-')} handler time p95, {top['entries']:,} entries",
+                "what": f"{what}, {top['entries']:,} entries",
                 "measured": p95,
                 "target": f"<= {limit} ms",
                 "pass": p95 is not None and p95 <= limit,

@@ -41,8 +41,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run: few requests, 1 rep")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS))
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--requests", type=int, default=400, help="measured requests per run")
-    parser.add_argument("--requests-c1", type=int, default=300, help="the same at c=1")
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per run")
+    parser.add_argument("--requests-c1", type=int, default=200, help="the same at c=1")
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--reps", type=int, default=3, help="repetitions (median reported)")
     parser.add_argument(
@@ -53,11 +53,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="concurrency levels at which gateway_master also runs",
     )
     parser.add_argument("--upstream", choices=("raw", "fake"), default="raw")
-    parser.add_argument("--calibrate", type=int, default=300, help="0: skip raw-vs-fake check")
+    parser.add_argument("--calibrate", type=int, default=200, help="0: skip raw-vs-fake check")
     parser.add_argument("--run-time-limit", type=float, default=90.0)
     parser.add_argument("--max-foreign-cpu", type=float, default=0.5)
     parser.add_argument("--retries", type=int, default=1, help="re-runs of a contended run")
-    parser.add_argument("--wait-quiet", type=float, default=180.0, help="max s to wait at start")
+    parser.add_argument("--retry-budget", type=int, default=6, help="re-runs in all, at most")
+    parser.add_argument("--wait-quiet", type=float, default=90.0, help="max s to wait at start")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument("--no-report", action="store_true", help="skip bench.report")
     args = parser.parse_args(argv)
@@ -83,6 +84,7 @@ def load(url: str, key: str, concurrency: int, requests: int, warmup: int, tag: 
         "--warmup", str(warmup), "--tag", tag, "--time-limit", str(time_limit),
     ]  # fmt: skip
     window = stats.CpuWindow().start()
+    roles = stats.cpu_by_role()
     out = subprocess.run(  # noqa: S603 - our own module
         command,
         cwd=ROOT,
@@ -94,6 +96,9 @@ def load(url: str, key: str, concurrency: int, requests: int, warmup: int, tag: 
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["cpu"] = window.stop()
+    result["cpu_ms_per_request"] = stats.cpu_ms_per_request(
+        roles, stats.cpu_by_role(), warmup + requests
+    )
     result["uptime"] = stats.uptime()
     return result
 
@@ -108,6 +113,7 @@ def measured(result: dict[str, Any]) -> dict[str, Any]:
         else 0.0,
         "ok": ok,
         **{k: result[k] for k in ("completed", "timed_out", "statuses", "cache_status", "cpu")},
+        "cpu_ms_per_request": result["cpu_ms_per_request"],
         "uptime": result["uptime"],
     }
 
@@ -125,8 +131,10 @@ def calibrate(workdir: Path, requests: int) -> dict[str, Any]:
     return found
 
 
-def run_matrix(args: argparse.Namespace, urls: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
-    runs = []
+def run_matrix(
+    args: argparse.Namespace, urls: dict[str, tuple[str, str]], resets: dict[str, Any]
+) -> list[dict[str, Any]]:
+    runs, budget = [], args.retry_budget
     for rep in range(args.reps):
         for concurrency in args.concurrency:
             requests = args.requests if concurrency > 1 else args.requests_c1
@@ -136,6 +144,8 @@ def run_matrix(args: argparse.Namespace, urls: dict[str, tuple[str, str]]) -> li
                 url, key = urls[target]
                 for attempt in range(args.retries + 1):
                     tag = f"{target}-r{rep}-c{concurrency}-a{attempt}"
+                    if target in resets:
+                        resets[target]()
                     row = measured(
                         load(
                             url, key, concurrency, requests, args.warmup, tag, args.run_time_limit
@@ -151,8 +161,9 @@ def run_matrix(args: argparse.Namespace, urls: dict[str, tuple[str, str]]) -> li
                         flush=True,
                     )
                     runs.append(row)
-                    if not contended:
+                    if not contended or budget <= 0:
                         break
+                    budget -= 1
     return runs
 
 
@@ -174,6 +185,14 @@ def aggregate(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
             cell["throughput_rps"] = stats.median_of(rows, "throughput_rps")
             cell["errors"] = sum(r["completed"] - r["ok"] for r in rows)
             cell["contended_runs"] = sum(bool(r["contended"]) for r in rows)
+            cell["cache_status"] = _merged([r["cache_status"] for r in rows])
+            roles = {role for r in rows for role in r["cpu_ms_per_request"]}
+            cell["cpu_ms_per_request"] = {
+                role: round(
+                    statistics.median(r["cpu_ms_per_request"].get(role, 0) for r in rows), 2
+                )
+                for role in sorted(roles)
+            }
             if target != "direct":
                 for q in ("p50", "p95", "p99"):
                     added = [
@@ -188,6 +207,14 @@ def aggregate(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
                 ours, theirs = gateway[f"added_{q}_ms"], litellm[f"added_{q}_ms"]
                 gateway[f"litellm_ratio_{q}"] = round(theirs / ours, 2) if ours > 0 else None
     return table
+
+
+def _merged(counts: list[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for key, value in count.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def verdicts(args: argparse.Namespace, table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -209,6 +236,16 @@ def verdicts(args: argparse.Namespace, table: dict[str, Any]) -> list[dict[str, 
                 c1["added_p99_ms"],
                 f"<= {TARGET_P99_MS} ms",
                 c1["added_p99_ms"] <= TARGET_P99_MS,
+            )
+        )
+    master = table.get("gateway_master@1")
+    if master:
+        out.append(
+            _verdict(
+                "diagnostic: the same p50 with the master key (no key lookup, limits, spend)",
+                master["added_p50_ms"],
+                f"<= {TARGET_P50_MS} ms",
+                master["added_p50_ms"] <= TARGET_P50_MS,
             )
         )
     for concurrency in args.concurrency:
@@ -254,6 +291,17 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {cell.get('added_p95_ms', '-')} | {cell.get('added_p99_ms', '-')} "
             f"| {cell['throughput_rps']} | {ratio} |"
         )
+    lines += ["", "CPU ms per request by process (all servers share the 2 cores; moto and Valkey "
+              "stand in for DynamoDB and ElastiCache):", ""]  # fmt: skip
+    roles = sorted({r for cell in report["table"].values() for r in cell["cpu_ms_per_request"]})
+    lines += ["| target | c | " + " | ".join(roles) + " | cache status |",
+              "|---|---|" + "---|" * (len(roles) + 1)]  # fmt: skip
+    for name, cell in report["table"].items():
+        target, concurrency = name.split("@")
+        cpu = cell["cpu_ms_per_request"]
+        lines.append(f"| {target} | {concurrency} | "
+                     + " | ".join(str(cpu.get(r, "-")) for r in roles)
+                     + f" | {cell['cache_status']} |")  # fmt: skip
     lines += ["", "| target (issue 7) | measured | target | result |", "|---|---|---|---|"]
     for v in report["verdicts"]:
         lines.append(
@@ -285,16 +333,20 @@ def main(argv: list[str] | None = None) -> int:
         servers: list[Any] = [upstream]
         try:
             urls = {"direct": (upstream.chat_url, "sk-x")}
+            resets: dict[str, Any] = {}
             if {"gateway", "gateway_master"} & set(args.targets):
                 gateway = Gateway(upstream, workdir).start()
                 servers.append(gateway)
                 urls["gateway"] = (gateway.chat_url, gateway.key)
                 urls["gateway_master"] = (gateway.chat_url, MASTER_KEY)
+                resets["gateway"] = resets["gateway_master"] = gateway.reset
             if "litellm" in args.targets:
                 proxy = LiteLLMProxy(upstream, workdir).start()
                 servers.append(proxy)
                 urls["litellm"] = (proxy.chat_url, proxy.key)
-            runs = run_matrix(args, urls)
+            for target in args.targets:  # first calls: imports (litellm), model loads
+                load(*urls[target], 1, 1, 20 if args.quick else 60, f"prime-{target}", 120)
+            runs = run_matrix(args, urls, resets)
         finally:
             for server in reversed(servers):
                 server.stop()

@@ -146,3 +146,50 @@ def wait_for_quiet(max_foreign: float, max_load: float, max_wait_s: float) -> di
         if quiet or time.monotonic() > deadline:
             return {"quiet": quiet, "foreign_cpu": foreign, "uptime": uptime()}
         time.sleep(4.0)
+
+
+ROLES = (  # (label, substring of /proc/<pid>/cmdline); first match wins
+    ("valkey", "valkey-server"),
+    ("moto", "moto"),  # the DynamoDB stand-in (devstack.dynamodb)
+    ("gateway", "devstack\0serve"),
+    ("litellm proxy", "litellm"),
+    ("upstream", "bench.overhead.upstream"),
+    ("upstream", "devstack.fake_providers"),
+)
+
+
+def cpu_by_role(root: int | None = None) -> dict[str, int]:
+    """CPU ticks (utime + stime) of this tree's long-lived servers, by role."""
+    root = root or os.getpid()
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found: dict[str, int] = {}
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor != root:
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = next((label for label, part in ROLES if part in cmdline), None)
+        if role:
+            found[role] = found.get(role, 0) + int(fields[11]) + int(fields[12])
+    return found
+
+
+def cpu_ms_per_request(before: dict[str, int], after: dict[str, int], requests: int) -> dict:
+    """Per role: CPU milliseconds per request between two cpu_by_role() snapshots."""
+    return {
+        role: round((after.get(role, 0) - before.get(role, 0)) / HZ * 1000 / max(requests, 1), 2)
+        for role in sorted(set(before) | set(after))
+    }
