@@ -16,10 +16,10 @@ export PYTHONPATH := $(CURDIR)/layers/llmlingua:$(CURDIR)/functions/completion:$
 venv: $(VENV)/.synced
 
 $(VENV)/.synced: requirements/bootstrap.txt requirements/runtime.txt requirements/dev.txt
-	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/python -m pip install -q --require-hashes -r requirements/bootstrap.txt
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv --clear $(VENV) && \
+		$(BIN)/python -m pip install -q --require-hashes -r requirements/bootstrap.txt; }
 	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes \
-		requirements/runtime.txt requirements/dev.txt
+		requirements/bootstrap.txt requirements/runtime.txt requirements/dev.txt
 	@# The packages as Lambda lays them out, for `python -m devstack ...` run by hand too.
 	@printf '%s\n' $(subst :, ,$(PYTHONPATH)) > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/gateway-dev.pth"
 	@touch $@

@@ -25,6 +25,7 @@ def main() -> int:
             importlib.import_module(name).main()
         finally:
             sys.argv = saved
+    importlib.import_module("bench.report").main()  # bench/results/SUMMARY.md with the targets
     return 0
 
 

@@ -117,3 +117,9 @@ def test_client_cannot_set_gateway_only_litellm_options(
     # When it is sent, Then it is refused before any provider is called
     response = http.post(gateway.url + "/v1/chat/completions", json=body, headers=AUTH)
     assert field in _assert_envelope(response, 400)["message"]
+
+
+def test_streaming_embeddings_are_refused_cleanly(gateway: GatewayProcess) -> None:
+    body = {"model": "text-embedding-3-small", "input": "x", "stream": True}
+    response = http.post(gateway.url + "/v1/embeddings", json=body, headers=AUTH)
+    assert "stream" in _assert_envelope(response, 400)["message"]

@@ -86,3 +86,9 @@ class EmbeddingRequest(_OpenAIRequest):
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = Field(default=None, ge=1, le=65_536)
+
+    @model_validator(mode="after")
+    def _no_stream(self) -> EmbeddingRequest:
+        if (self.model_extra or {}).get("stream"):
+            raise ValueError("'stream' is not supported for embeddings")
+        return self

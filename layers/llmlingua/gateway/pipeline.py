@@ -48,7 +48,7 @@ class CallContext:
 
     @property
     def streaming(self) -> bool:
-        return bool(self.params.get("stream"))
+        return self.kind != "embedding" and bool(self.params.get("stream"))
 
 
 class Stage(Protocol):
