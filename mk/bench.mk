@@ -16,7 +16,7 @@ BENCH_PYTHON ?= $(or $(wildcard $(CURDIR)/.venv/bin/python),python3)
 
 litellm-proxy-venv: $(LITELLM_PROXY_VENV)/.synced
 
-$(LITELLM_PROXY_VENV)/.synced: requirements/litellm-proxy.txt
+$(LITELLM_PROXY_VENV)/.synced: requirements/litellm-proxy.txt | $(VENV)/.synced
 	$(BENCH_UV) venv --quiet --allow-existing --python $(BENCH_PYTHON) $(LITELLM_PROXY_VENV)
 	VIRTUAL_ENV=$(CURDIR)/$(LITELLM_PROXY_VENV) $(BENCH_UV) pip sync --quiet --require-hashes \
 		requirements/litellm-proxy.txt

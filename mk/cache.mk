@@ -13,7 +13,7 @@ CACHE_PYTHON ?= $(or $(wildcard $(CURDIR)/.venv/bin/python),python3)
 
 embedding-model: $(EMBEDDING_MODEL_DIR)/model.onnx
 
-$(EMBEDDING_VENV)/.synced: requirements/embedding-build.txt
+$(EMBEDDING_VENV)/.synced: requirements/embedding-build.txt | $(VENV)/.synced
 	$(CACHE_UV) venv --quiet --allow-existing --python $(CACHE_PYTHON) $(EMBEDDING_VENV)
 	VIRTUAL_ENV=$(CURDIR)/$(EMBEDDING_VENV) $(CACHE_UV) pip sync --quiet --require-hashes \
 		requirements/embedding-build.txt

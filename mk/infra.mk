@@ -43,7 +43,7 @@ require-python312:
 
 sam-venv: $(SAM)
 
-$(SAM): requirements/sam.txt | require-python312
+$(SAM): requirements/sam.txt | require-python312 $(VENV)/.synced  # .venv carries uv
 	rm -rf $(SAM_VENV)
 	$(INFRA_UV) venv --quiet --python "$(PYTHON312)" $(SAM_VENV)
 	VIRTUAL_ENV=$(CURDIR)/$(SAM_VENV) $(INFRA_UV) pip sync --quiet --require-hashes requirements/sam.txt
