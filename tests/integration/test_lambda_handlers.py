@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,3 +101,11 @@ def test_keys_function_event_is_routed_and_authenticated(handlers: Any) -> None:
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
     assert body["key"].startswith("sk-") and body["key_alias"] == "team-a"
+
+
+def test_an_invocation_after_asyncio_run_still_has_an_event_loop(handlers: Any) -> None:
+    # Given something in the instance ran asyncio.run() (it leaves no current event loop)
+    asyncio.run(asyncio.sleep(0))
+    # When the next invocation arrives, Then it is served
+    completion, _ = handlers
+    assert completion(load_event("health_liveliness.json"), LambdaContext())["statusCode"] == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +22,24 @@ def lambda_handler_for(app: FastAPI) -> LambdaHandler:
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        _ensure_event_loop()
         try:
             return asgi(event, context)
         finally:
             _flush_telemetry()
 
     return handler
+
+
+def _ensure_event_loop() -> None:
+    """Mangum finds its event loop once, when it is built; anything that ran `asyncio.run()`
+    since (it closes its loop and leaves none current) would fail the next invocation."""
+    try:
+        if not asyncio.get_event_loop().is_closed():
+            return
+    except RuntimeError:
+        pass
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _flush_telemetry() -> None:
