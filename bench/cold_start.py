@@ -249,14 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {"bench": "cold_start", "machine": stats.machine(), "runs": runs,
               "uptime": stats.uptime(), **found}  # fmt: skip
     report["verdicts"] = verdicts(report["cases"])
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "cold_start.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.results_dir / "cold_start.md").write_text(markdown(report))
-    print(markdown(report))
-    if not args.no_report:
-        from bench import report as summary
+    from bench.report import write_results
 
-        summary.main([str(args.results_dir)])
+    write_results(args.results_dir, "cold_start", report, markdown(report), not args.no_report)
     return 0
 
 

@@ -28,6 +28,18 @@ OURS = ("overhead", "handler_time", "cold_start", "package_size")
 MB = 1024 * 1024
 
 
+def write_results(
+    results_dir: Path, name: str, report: dict[str, Any], text: str, summary: bool = True
+) -> None:
+    """A bench's `<name>.json` and `<name>.md`, printed, then SUMMARY.md refreshed."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (results_dir / f"{name}.md").write_text(text)
+    print(text)
+    if summary:
+        main([str(results_dir)])
+
+
 def _load(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())

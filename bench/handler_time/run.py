@@ -211,14 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     report["verdicts"] = verdicts(report["levels"])
     report["settings"] = {k: v for k, v in vars(args).items() if k != "results_dir"}
     report["wall_s"] = round(time.monotonic() - started, 1)
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "handler_time.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.results_dir / "handler_time.md").write_text(markdown(report))
-    print(markdown(report))
-    if not args.no_report:
-        from bench import report as summary
+    from bench.report import write_results
 
-        summary.main([str(args.results_dir)])
+    write_results(args.results_dir, "handler_time", report, markdown(report), not args.no_report)
     return 0
 
 

@@ -359,14 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         wall_s=round(time.monotonic() - started, 1),
     )
     report["verdicts"] = verdicts(args, report["table"])
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "overhead.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.results_dir / "overhead.md").write_text(markdown(report))
-    print(markdown(report))
-    if not args.no_report:
-        from bench import report as summary
+    from bench.report import write_results
 
-        summary.main([str(args.results_dir)])
+    write_results(args.results_dir, "overhead", report, markdown(report), not args.no_report)
     return 0
 
 
