@@ -67,8 +67,9 @@ def create_key(master: str) -> str:
 
 
 def call(handler: Any, text: str, key: str) -> tuple[float, int, str]:
+    request = event("chat_completions.json", chat(text), key)  # built outside the timed call
     started = time.perf_counter()
-    reply = handler(event("chat_completions.json", chat(text), key), LambdaContext())
+    reply = handler(request, LambdaContext())
     elapsed = time.perf_counter() - started
     headers = {k.lower(): v for k, v in (reply.get("headers") or {}).items()}
     return elapsed, int(reply["statusCode"]), str(headers.get("x-cache-status", "-"))

@@ -44,5 +44,16 @@ def stages() -> list[Stage]:
     ]
 
 
-Catalog = Annotated[ModelCatalog, Depends(model_catalog)]
-Completions = Annotated[CompletionService, Depends(completion_service)]
+# FastAPI runs a plain `def` dependency in a worker thread; under Mangum that costs a thread
+# start per invocation (anyio's workers end with each invocation's root task). These are cheap
+# cached lookups, so they are async and run on the event loop.
+async def _catalog() -> ModelCatalog:
+    return model_catalog()
+
+
+async def _completion_service() -> CompletionService:
+    return completion_service()
+
+
+Catalog = Annotated[ModelCatalog, Depends(_catalog)]
+Completions = Annotated[CompletionService, Depends(_completion_service)]
