@@ -1,7 +1,9 @@
-"""The only module that talks to litellm: a lazily built `litellm.Router` and error translation.
+"""The provider adapter: the OpenAI-wire pass-through (gateway/passthrough) for OpenAI and Groq
+deployments, a lazily built `litellm.Router` for the rest, and error translation for both.
 
-litellm takes 4-5 s to import, so nothing imports it until the first provider call; cache hits,
-health, models and the keys function never pay for it.
+This is the only module that talks to litellm. litellm takes 4-5 s to import, so nothing imports
+it until the first call that needs it; cache hits, health, models, the keys function and (with
+the pass-through on) OpenAI and Groq calls never pay for it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gateway.errors import (
     UpstreamRejected,
     UpstreamTimeout,
 )
+from gateway.passthrough import Passthrough, passthrough_enabled
 
 # Router options a LiteLLM config may carry that release 1 honours.
 _ROUTER_OPTIONS = ("routing_strategy", "num_retries", "timeout", "retry_after", "allowed_fails")
@@ -66,12 +69,14 @@ def _offline_litellm() -> Any:
 
 
 class ProviderRouter:
-    """Routes a request for a public model name to one of its deployments via litellm.Router."""
+    """Routes a request for a public model name to one of its deployments: directly over the
+    OpenAI wire when the pass-through serves that name, else via litellm.Router."""
 
     def __init__(self, config: GatewayConfig, environ: Mapping[str, str]) -> None:
         self._config = config
         self._environ = environ
         self._router: Any = None
+        self._passthrough = Passthrough(config, environ) if passthrough_enabled(config) else None
         self._secrets = tuple(
             environ[name] for d in config.deployments for name in d.env_refs() if environ.get(name)
         )
@@ -107,7 +112,18 @@ class ProviderRouter:
     async def embedding(self, params: dict[str, Any]) -> ProviderResult:
         return await self._call("aembedding", params)
 
+    def prime(self) -> None:
+        """First-use work ahead of traffic (SnapStart): build litellm's Router unless the
+        pass-through serves every model, and the pass-through's client. No connection opens."""
+        if self._passthrough is None or not self._passthrough.serves_every_model():
+            self._get_router()
+        if self._passthrough is not None:
+            self._passthrough.prime()
+
     async def _call(self, method: str, params: dict[str, Any]) -> ProviderResult:
+        targets = self._passthrough.targets(method, params["model"]) if self._passthrough else ()
+        if targets:
+            return await self._call_passthrough(method, params, targets)
         router = self._get_router()
         params = _with_extras(params, call_extras.get())
         try:
@@ -118,11 +134,23 @@ class ProviderRouter:
         call_headers.set(headers)
         return ProviderResult(response, headers)
 
+    async def _call_passthrough(
+        self, method: str, params: dict[str, Any], targets: tuple[Any, ...]
+    ) -> ProviderResult:
+        assert self._passthrough is not None
+        try:
+            body, headers = await self._passthrough.call(method, params, targets)
+        except Exception as error:
+            raise self.translate(error) from error
+        call_headers.set(headers)
+        return ProviderResult(body, headers)
+
     async def stream_chunks(self, stream: Any) -> AsyncIterator[dict[str, Any]]:
-        """The chunks of a litellm stream as plain dicts; errors become GatewayErrors."""
+        """The chunks of a stream (litellm's objects, or the pass-through's dicts) as plain
+        dicts; errors become GatewayErrors."""
         try:
             async for chunk in stream:
-                yield chunk.model_dump(exclude_none=True)
+                yield chunk if isinstance(chunk, dict) else chunk.model_dump(exclude_none=True)
         except Exception as error:
             raise self.translate(error) from error
 
