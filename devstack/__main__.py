@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack(os.environ, demo=args.demo) as stack:
         os.environ.update(stack.env)
         _announce(stack, args.port, default_master_key)
-        _serve(args.port)
+        # Stand-in for the scheduled SpendFlushFunction (issue 7): persists queued spend.
+        from devstack.spend_flush import BackgroundSpendFlusher
+
+        with BackgroundSpendFlusher():
+            _serve(args.port)
     return 0
 
 

@@ -31,6 +31,7 @@ RUNTIME_PROVIDED = {
 }
 LOCKS = {
     "keys": [ROOT / "layers/llmlingua/requirements.txt"],
+    "spend_flush": [ROOT / "layers/llmlingua/requirements.txt"],
     "completion": [
         ROOT / "layers/llmlingua/requirements.txt",
         ROOT / "functions/completion/requirements.txt",
@@ -50,6 +51,8 @@ class Refuse(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Refuse())
 import importlib
 module = importlib.import_module(sys.argv[2])
+if sys.argv[3].endswith("import-only"):  # a scheduled function: importing is the check
+    print(200); sys.exit(0)
 event = json.load(open(sys.argv[3]))
 class Ctx:
     function_name = "contract"; memory_limit_in_mb = 512; aws_request_id = "contract"
@@ -69,6 +72,7 @@ def _allowed(function: str) -> list[str]:
     [
         ("keys", "keys_api.app", "key_generate.json", {503}),  # no DynamoDB: a clean 503
         ("completion", "completion_api.app", "models.json", {200}),
+        ("spend_flush", "spend_flush_app.app", "import-only", {200}),  # shared layer only
         ("completion", "completion_api.app", "health_liveliness.json", {200}),
         # builds every stage (metrics, keys, cache, compression) and refuses the model
         ("completion", "completion_api.app", "chat_completions_unknown_model.json", {404}),
@@ -86,7 +90,13 @@ def test_handler_runs_with_only_its_artifacts_packages(
         "AWS_ACCESS_KEY_ID": "contract",
         "AWS_SECRET_ACCESS_KEY": "contract",
         "PYTHONPATH": os.pathsep.join(
-            str(ROOT / p) for p in ("layers/llmlingua", "functions/completion", "functions/keys")
+            str(ROOT / p)
+            for p in (
+                "layers/llmlingua",
+                "functions/completion",
+                "functions/keys",
+                "functions/spend_flush",
+            )
         ),
     }
     result = subprocess.run(  # noqa: S603 - our interpreter and fixed code

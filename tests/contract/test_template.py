@@ -50,7 +50,7 @@ EXPECTED_ROUTES = {
     **{route: "CompletionFunction" for route in COMPLETION_ROUTES},
     **{route: "KeysFunction" for route in KEYS_ROUTES},
 }
-FUNCTIONS = ("CompletionFunction", "KeysFunction")
+FUNCTIONS = ("CompletionFunction", "KeysFunction", "SpendFlushFunction")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,8 @@ def test_keys_function_manages_keys_and_reads_spend_logs(template: dict[str, Any
         for a, targets in actions.items()
         if a != "dynamodb:Query" and any("SpendLogsTable" in json.dumps(t) for t in targets)
     ]
-    assert spend_writes == []
+    assert spend_writes == ["dynamodb:PutItem"]  # the spend-stream drain (issue 7), no more
+    assert actions["dynamodb:PutItem"][-1] == {"Fn::GetAtt": ["SpendLogsTable", "Arn"]}
     assert actions["kms:Encrypt"] == [{"Fn::GetAtt": ["TenantCredentialsKey", "Arn"]}]
     assert "kms:Decrypt" not in actions
 
@@ -403,12 +404,35 @@ def test_cache_is_valkey_82_node_based_with_tls_and_auth(res: dict[str, Any]) ->
     assert props["CacheSubnetGroupName"] == {"Ref": "CacheSubnetGroup"}
 
 
+def test_spend_flusher_only_persists_spend_every_minute(
+    template: dict[str, Any], res: dict[str, Any]
+) -> None:
+    actions = allowed_actions(template, "SpendFlushFunction")
+    keys_arn = {"Fn::GetAtt": ["KeysTable", "Arn"]}
+    assert actions == {
+        "dynamodb:GetItem": [keys_arn],
+        "dynamodb:UpdateItem": [keys_arn],
+        "dynamodb:PutItem": [{"Fn::GetAtt": ["SpendLogsTable", "Arn"]}],
+    }
+    [update] = statements_with(template, "SpendFlushFunction", "dynamodb:UpdateItem")
+    [completion] = statements_with(template, "CompletionFunction", "dynamodb:UpdateItem")
+    assert update["Condition"] == completion["Condition"]
+    props = res["SpendFlushFunction"]["Properties"]
+    assert props["Layers"] == [{"Ref": "SharedLayer"}]
+    assert props["Events"]["EveryMinute"]["Type"] == "Schedule"
+    assert props["Events"]["EveryMinute"]["Properties"]["Schedule"] == "rate(1 minute)"
+    # The stream and counters carry no TTL: only a volatile-* policy keeps them from eviction
+    params = res["CacheParameterGroup"]["Properties"]["Properties"]
+    assert params["maxmemory-policy"].startswith("volatile-")
+
+
 def test_contract_logical_ids_exist(res: dict[str, Any]) -> None:
     expected = {
         "GatewayApi": "AWS::Serverless::Api",
         "SharedLayer": "AWS::Serverless::LayerVersion",
         "CompletionFunction": "AWS::Serverless::Function",
         "KeysFunction": "AWS::Serverless::Function",
+        "SpendFlushFunction": "AWS::Serverless::Function",
         "KeysTable": "AWS::DynamoDB::Table",
         "SpendLogsTable": "AWS::DynamoDB::Table",
         "CacheCluster": "AWS::ElastiCache::ReplicationGroup",

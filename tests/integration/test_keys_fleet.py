@@ -19,9 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from gateway.config import load_config
 from gateway.keys.hashing import hash_key
 from gateway.pricing import PriceBook
+from gateway.spend import SpendLedger
+from gateway.spend_flush import SpendFlusher
 
 from devstack.cfn import load_template
 from devstack.dynamodb import LocalDynamoDB, create_tables_from_template
@@ -31,6 +34,7 @@ from tests.integration.conftest import MASTER_KEY
 from tests.integration.stack import GatewayProcess, write_test_config
 
 ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
+FLEET_STREAM = "gw:spend:stream:keys-fleet"
 CHAT = "/v1/chat/completions"
 
 
@@ -123,6 +127,8 @@ def fleet(
         "DYNAMODB_ENDPOINT_URL": moto.endpoint_url,
         "TENANT_CREDENTIALS_KMS_KEY_ID": kms_key,
         "KMS_ENDPOINT_URL": moto.endpoint_url,
+        # Its own spend stream: this fleet's DynamoDB is not the shared gateway's (issue 7)
+        "SPEND_STREAM": FLEET_STREAM,
     }
     processes = [GatewayProcess(env, workdir / f"gateway-{n}.log") for n in range(3)]
     warm = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "warm up"}]}
@@ -172,9 +178,14 @@ def test_concurrent_requests_on_three_instances_spend_exactly_and_hold_rpm(
         assert refused.json()["error"]["code"] == "rate_limit_exceeded"
         assert int(refused.headers["retry-after"]) >= 1
         assert refused.headers["x-ratelimit-remaining-requests"] == "0"
-    # And the key's spend equals the sum of its 50 spend logs, exactly (DynamoDB decimals)
+    # And once the queued spend is flushed (the scheduled flusher's job, done here now), the
+    # key's spend equals the sum of its 50 spend logs, exactly (DynamoDB decimals)
     key_hash = hash_key(key["key"], stack.env["KEY_PEPPER"])
     client = moto.client("dynamodb")
+    ledger = SpendLedger(client, stack.env["KEYS_TABLE"], stack.env["SPEND_LOGS_TABLE"])
+    valkey = redis.Redis.from_url(stack.env["REDIS_URL"])
+    assert SpendFlusher(valkey, ledger, FLEET_STREAM).drain(claim_idle_ms=0).failed == 0
+    assert valkey.xlen(FLEET_STREAM) == 0
     stored = client.get_item(TableName=stack.env["KEYS_TABLE"], Key={"key_hash": {"S": key_hash}})
     logs = client.query(
         TableName=stack.env["SPEND_LOGS_TABLE"],

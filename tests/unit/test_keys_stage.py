@@ -18,6 +18,8 @@ from gateway.limits import Limiter
 from gateway.pipeline import CallContext
 from gateway.pricing import PriceBook
 from gateway.spend import SpendLedger
+from gateway.spend_flush import SpendFlusher
+from gateway.spend_outbox import DEFAULT_STREAM
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -37,6 +39,12 @@ USAGE = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
 def _stage(tables: Tables, client: Any) -> VirtualKeyStage:
     ledger = SpendLedger(tables.client, tables.keys, tables.spend_logs, sleep=lambda _: None)
     return VirtualKeyStage(Limiter(client), ledger, PRICES, lambda: CREDENTIALS)
+
+
+def _flush(tables: Tables, client: Any) -> None:
+    """What the spend flusher does off the response path, done now."""
+    ledger = SpendLedger(tables.client, tables.keys, tables.spend_logs, sleep=lambda _: None)
+    SpendFlusher(client, ledger, DEFAULT_STREAM).drain(claim_idle_ms=0)
 
 
 def _ctx(record: KeyRecord | None, model: str = "gpt-4o-mini", **params: Any) -> CallContext:
@@ -79,7 +87,8 @@ def test_spend_is_settled_from_the_provider_usage(tables: Tables, valkey: redis.
     stage, ctx = _stage(tables, valkey), _ctx(record)
     _complete(stage, ctx)
     expected = PRICES.cost("gpt-4o-mini", 1000, 100)
-    assert ctx.cost == float(expected) and ctx.notes["spend"]["outcome"] == "recorded"
+    assert ctx.cost == float(expected) and ctx.notes["spend"]["outcome"] == "queued"
+    _flush(tables, valkey)
     assert tables.store().get(record.key_hash).spend == expected  # type: ignore[union-attr]
     (log,) = tables.spend_items()
     assert log["spend"]["N"] == str(expected) and log["team_id"]["S"] == "t"
@@ -133,6 +142,7 @@ def test_a_cache_hit_costs_nothing_and_is_logged_as_such(
     ctx.usage = USAGE
     _run(stage.after(ctx))
     assert ctx.cost == 0
+    _flush(tables, valkey)
     (log,) = tables.spend_items()
     assert log["cache_hit"] == {"BOOL": True} and log["spend"] == {"N": "0"}
     assert log["compression"]["M"]["saved_tokens"] == {"N": "600"}
@@ -148,6 +158,7 @@ def test_a_failed_call_releases_its_slot_and_logs_no_spend(
     _run(stage.before(ctx))
     ctx.error = UpstreamError("provider error: boom")
     _run(stage.after(ctx))
+    _flush(tables, valkey)
     assert tables.spend_items() == []
     _run(stage.before(_ctx(record)))  # the slot is free again
 

@@ -13,6 +13,8 @@ from gateway.keys.service import KeyService
 from gateway.keys.spend_logs import SpendLogReader
 from gateway.web.auth import AuthenticatedPrincipal
 
+from keys_api.spend_sync import SpendSync, drained, spend_sync
+
 
 def admin(principal: AuthenticatedPrincipal) -> Principal:
     if not principal.is_master:
@@ -39,3 +41,6 @@ def only_query(*allowed: str) -> Callable[[Request], None]:
 Admin = Annotated[Principal, Depends(admin)]
 Keys = Annotated[KeyService, Depends(key_service)]
 SpendLogs = Annotated[SpendLogReader, Depends(spend_log_reader)]
+# Issue 7: queued spend persisted first (declare after the principal: drain only once authorised)
+Drained = Annotated[None, Depends(drained)]
+Spend = Annotated[SpendSync, Depends(spend_sync)]

@@ -1,6 +1,7 @@
 """Who is calling: the master key (constant-time compare) or a virtual key, looked up by the
-keyed hash of the secret on every request (no in-process key cache: a deleted, blocked or
-updated key takes effect on the next request on every instance)."""
+keyed hash of the secret on every request (no in-process key cache; the shared Valkey copy is
+invalidated by every key change, so a deleted, blocked or updated key takes effect on the next
+request on every instance)."""
 
 from __future__ import annotations
 

@@ -159,3 +159,10 @@ class DependencyUnavailable(GatewayError):
     status_code = 503
     error_type = "api_error"
     default_code = "service_unavailable"
+
+
+# --- Key record cache (issue 7, performance)
+class KeyChangeNotPropagated(DependencyUnavailable):
+    """A key change is stored in DynamoDB but its cached copies could not be invalidated."""
+
+    default_code = "key_change_not_propagated"

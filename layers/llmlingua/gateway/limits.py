@@ -10,107 +10,25 @@ sees the same counters and no two can both take the last slot:
   limit holds in any 60 s window, not just per calendar minute. RPM counts a request when it
   is admitted; TPM counts a request's actual input + output tokens when it settles, and its
   estimated tokens while it is in flight.
-- budget: admitted while window spend (from DynamoDB) + in-flight cost estimates < max_budget.
+- budget: admitted while window spend + in-flight cost estimates < max_budget. Window spend is
+  the key's Redis spend counter for the current window (it includes spend not yet persisted to
+  DynamoDB, issue 7) or, without one, the key record's value from DynamoDB.
+- settle (issue 7): one round trip releases the slot, counts tokens, adds the cost to the spend
+  counter and appends the spend entry to the spend stream (`gateway.spend_outbox`), which the
+  spend flusher persists to DynamoDB off the response path.
 
 Time is Redis's own clock (TIME), so instances with skewed clocks still agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from gateway.errors import DependencyUnavailable
-
-_SCRIPT = """
-local op = ARGV[1]
-local t = redis.call('TIME')
-local now_s = tonumber(t[1])
-local now_ms = now_s * 1000 + math.floor(tonumber(t[2]) / 1000)
-local window = tonumber(ARGV[2])
-
-local function window_sum(key)
-  local entries = redis.call('HGETALL', key)
-  local sum, oldest, stale = 0, nil, {}
-  for i = 1, #entries, 2 do
-    local second = tonumber(entries[i])
-    if second <= now_s - window then
-      table.insert(stale, entries[i])
-    else
-      sum = sum + tonumber(entries[i + 1])
-      if oldest == nil or second < oldest then oldest = second end
-    end
-  end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
-  return sum, oldest
-end
-
-local function retry_after(oldest)
-  if oldest == nil then return 1 end
-  return math.max(oldest + window - now_s, 1)
-end
-
-if op == 'settle' then
-  -- ARGV: op, window, request_id, tokens_used, tpm_tracked
-  redis.call('ZREM', KEYS[1], ARGV[3])
-  redis.call('HDEL', KEYS[2], ARGV[3])
-  local tokens = tonumber(ARGV[4])
-  if ARGV[5] == '1' and tokens > 0 then
-    redis.call('HINCRBY', KEYS[4], now_s, tokens)
-    redis.call('EXPIRE', KEYS[4], window + 1)
-  end
-  local requests = window_sum(KEYS[3])
-  local used = window_sum(KEYS[4])
-  local reserved = 0
-  for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
-    reserved = reserved + tonumber(string.match(v, ' (.+)$'))
-  end
-  return {'ok', tostring(requests), tostring(used + reserved), '0'}
-end
-
--- admit. ARGV: op, window, request_id, lease_ms, max_budget, window_spend, cost_estimate,
---              max_parallel, rpm, tpm, token_estimate   (a limit of -1 means none)
-local request_id, lease_ms = ARGV[3], tonumber(ARGV[4])
-local max_budget, spend, cost = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local max_parallel, rpm, tpm = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local tokens = tonumber(ARGV[11])
-
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-if #expired > 0 then
-  redis.call('HDEL', KEYS[2], unpack(expired))
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
-end
-local reserved_cost, reserved_tokens = 0, 0
-for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
-  local c, k = string.match(v, '^(%S+) (%S+)$')
-  reserved_cost = reserved_cost + tonumber(c)
-  reserved_tokens = reserved_tokens + tonumber(k)
-end
-local requests, oldest_request = window_sum(KEYS[3])
-local used, oldest_tokens = window_sum(KEYS[4])
-local in_tokens = used + reserved_tokens
-
-if max_budget >= 0 and spend + reserved_cost >= max_budget then
-  return {'budget', tostring(requests), tostring(in_tokens), '0'}
-end
-if max_parallel >= 0 and redis.call('ZCARD', KEYS[1]) >= max_parallel then
-  return {'parallel', tostring(requests), tostring(in_tokens), '1'}
-end
-if rpm >= 0 and requests >= rpm then
-  return {'rpm', tostring(requests), tostring(in_tokens), tostring(retry_after(oldest_request))}
-end
-if tpm >= 0 and in_tokens >= tpm then
-  return {'tpm', tostring(requests), tostring(in_tokens), tostring(retry_after(oldest_tokens))}
-end
-
-redis.call('ZADD', KEYS[1], now_ms + lease_ms, request_id)
-redis.call('HSET', KEYS[2], request_id, ARGV[7] .. ' ' .. ARGV[11])
-redis.call('PEXPIRE', KEYS[1], lease_ms)
-redis.call('PEXPIRE', KEYS[2], lease_ms)
-redis.call('HINCRBY', KEYS[3], now_s, 1)
-redis.call('EXPIRE', KEYS[3], window + 1)
-return {'ok', tostring(requests + 1), tostring(in_tokens + tokens), '0'}
-"""
+from gateway.limits_lua import SCRIPT
 
 WINDOW_SECONDS = 60
 _PREFIX = "gw:lim"
@@ -125,6 +43,7 @@ class Limits:
     max_parallel: int | None = None
     rpm: int | None = None
     tpm: int | None = None
+    window_id: str = "none"  # the budget window the spend counter belongs to (issue 7)
 
 
 @dataclass(frozen=True)
@@ -147,7 +66,8 @@ class Limiter:
     def __init__(self, client: Any, lease_seconds: int = 330) -> None:
         self._client = client
         self._lease_ms = lease_seconds * 1000
-        self._script = client.register_script(_SCRIPT)
+        self._script = client.register_script(SCRIPT)
+        self._loaded = False
 
     def admit(
         self,
@@ -170,28 +90,107 @@ class Limiter:
             _limit(limits.rpm),
             _limit(limits.tpm),
             int(token_estimate),
+            limits.window_id,
         ]
         return self._run(scope, args)
 
-    def settle(self, scope: str, request_id: str, tokens_used: int, limits: Limits) -> Decision:
-        """Release the request's slot and reservation; count its actual tokens toward TPM."""
-        tracked = "1" if limits.tpm is not None else "0"
-        return self._run(scope, ["settle", WINDOW_SECONDS, request_id, int(tokens_used), tracked])
+    def settle(
+        self,
+        scope: str,
+        request_id: str,
+        tokens_used: int,
+        limits: Limits,
+        *,
+        release: bool = True,
+        cost: Decimal | None = None,
+        outbox: tuple[str, Mapping[str, str]] | None = None,
+    ) -> Decision:
+        """Release the request's slot and reservation (if `release`) and count its actual tokens
+        toward TPM; add `cost` to the key's window spend counter; XADD `outbox` = (stream,
+        fields) in the same round trip. Raises DependencyUnavailable if the entry may not be in
+        the stream (the caller then writes the spend synchronously: writes are idempotent)."""
+        args = [
+            "settle",
+            WINDOW_SECONDS,
+            request_id,
+            int(tokens_used),
+            "1" if limits.tpm is not None else "0",
+            "1" if release else "0",
+            "" if cost is None else format(cost, "f"),
+            limits.window_id,
+            repr(float(limits.window_spend)),
+        ]
+        if outbox is None:
+            return self._run(scope, args)
+        return self._settle_with_outbox(scope, args, outbox)
 
-    def _run(self, scope: str, args: list[Any]) -> Decision:
-        tag = "{" + scope + "}"  # one hash slot per key, for Redis Cluster
-        keys = [f"{_PREFIX}:{tag}:{name}" for name in ("inflight", "reserved", "rpm", "tpm")]
+    def forget_spend(self, scope: str) -> None:
+        """Drop the key's spend counter: the next request re-seeds it from DynamoDB."""
         try:
-            outcome, requests, tokens, retry = self._script(keys=keys, args=args)
+            self._client.delete(_keys(scope)[4])
         except Exception as error:  # redis.RedisError and socket errors
             raise DependencyUnavailable("The rate limiter is unavailable.") from error
-        verdict = _text(outcome)
-        return Decision(
-            refused=None if verdict == "ok" else verdict,
-            requests_in_window=int(float(_text(requests))),
-            tokens_in_window=int(float(_text(tokens))),
-            retry_after=int(_text(retry)),
-        )
+
+    def _settle_with_outbox(
+        self, scope: str, args: list[Any], outbox: tuple[str, Mapping[str, str]]
+    ) -> Decision:
+        # Redis Cluster: a script may only touch keys of one hash slot, and the spend stream is
+        # shared by every key, so the XADD is a separate command in the same pipeline. On one
+        # node (ElastiCache cluster mode disabled, as template.yaml deploys) the pipeline is a
+        # MULTI/EXEC transaction: both commands run back to back and reach replicas and the AOF
+        # together, so a failover keeps both or neither. A cluster client cannot run a
+        # cross-slot transaction; there the pipeline is one round trip per node, not atomic, and
+        # each command's own result decides: a failed XADD means "write synchronously", which
+        # is safe whether or not the counter was updated (the ledger is idempotent on the
+        # request id, and the counter then agrees with DynamoDB).
+        keys = _keys(scope)
+        stream, fields = outbox
+        try:
+            if not self._loaded:
+                self._client.script_load(SCRIPT)  # once per process: EVALSHA in the pipeline
+                self._loaded = True
+            pipe = self._client.pipeline(transaction=not _is_cluster(self._client))
+            pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            pipe.xadd(stream, dict(fields))
+            reply, added = pipe.execute(raise_on_error=False)
+        except Exception as error:  # redis.RedisError and socket errors
+            raise DependencyUnavailable("The spend stream is unavailable.") from error
+        if isinstance(added, Exception):
+            raise DependencyUnavailable("The spend stream refused the entry.") from added
+        if isinstance(reply, Exception):  # e.g. NOSCRIPT after a Redis restart: the entry is
+            self._loaded = False  # queued, so settle the counters on their own
+            return self._run(scope, args)
+        return _decision(reply)
+
+    def _run(self, scope: str, args: list[Any]) -> Decision:
+        try:
+            reply = self._script(keys=_keys(scope), args=args)
+        except Exception as error:  # redis.RedisError and socket errors
+            raise DependencyUnavailable("The rate limiter is unavailable.") from error
+        return _decision(reply)
+
+
+def _keys(scope: str) -> list[str]:
+    tag = "{" + scope + "}"  # one hash slot per key, for Redis Cluster
+    names = ("inflight", "reserved", "rpm", "tpm", "spend")
+    return [f"{_PREFIX}:{tag}:{name}" for name in names]
+
+
+def _decision(reply: Any) -> Decision:
+    outcome, requests, tokens, retry = reply
+    verdict = _text(outcome)
+    return Decision(
+        refused=None if verdict == "ok" else verdict,
+        requests_in_window=int(float(_text(requests))),
+        tokens_in_window=int(float(_text(tokens))),
+        retry_after=int(_text(retry)),
+    )
+
+
+def _is_cluster(client: Any) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
 
 
 def _limit(value: float | int | None) -> str:

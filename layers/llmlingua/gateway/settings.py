@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     default_estimated_output_tokens: int = Field(default=256, ge=1, le=1_000_000)
     spend_write_attempts: int = Field(default=6, ge=1, le=10)
     limits_fail_open: bool = True  # Redis down: keep serving (budget still checked on DynamoDB)
+    # --- Spend off the response path (issue 7, performance): docs/keys.md "Spend"
+    spend_stream: str = Field(default="gw:spend:stream", min_length=1, max_length=200)
+    spend_flush_claim_idle_seconds: int = Field(default=30, ge=0, le=3600)  # then re-claimed
+    # --- Key record cache (issue 7, performance): docs/keys.md "Revocation latency"
+    key_cache_enabled: bool = True  # needs REDIS_URL, the same in the completion and keys functions
+    key_cache_ttl_seconds: int = Field(default=300, ge=1, le=3600)  # backstop; changes invalidate
+    key_cache_negative_ttl_seconds: int = Field(default=30, ge=0, le=300)  # 0: never cache absence
+    key_cache_tombstone_seconds: int = Field(default=10, ge=2, le=300)  # no fills after a change
+    key_cache_socket_timeout: float = Field(default=0.25, gt=0)  # request-path reads; then DynamoDB
     # --- Observability (issue 6): docs/observability.md
     metrics_enabled: bool = True  # fleet-wide Prometheus counters in Redis
     metrics_require_auth: bool = False  # GET /metrics needs the master key

@@ -159,7 +159,7 @@ class SpendLedger:
         now = self._clock()
         window_over = reset_at is not None and reset_at <= now
         values: dict[str, Any] = {
-            ":c": to_attribute(entry.cost),
+            ":c": _money(entry.cost),
             ":now": to_attribute(now),
             ":used": to_attribute(iso(now)),
         }
@@ -168,7 +168,7 @@ class SpendLedger:
             duration = parse_duration(entry.budget_duration)
             assert reset_at is not None
             values[":next"] = to_attribute(duration.next_reset(reset_at, now))
-            values[":ms"] = to_attribute({entry.model: entry.cost})
+            values[":ms"] = {"M": {entry.model: _money(entry.cost)}}
             expression = (
                 "SET spend = :c, model_spend = :ms, budget_reset_at = :next, last_used_at = :used"
             )
@@ -221,6 +221,12 @@ class _WindowMoved(Exception):
     def __init__(self, reset_at: float | None) -> None:
         super().__init__("budget window moved")
         self.reset_at = reset_at
+
+
+def _money(cost: Decimal) -> dict[str, str]:
+    """A cost as a DynamoDB number in plain notation: `2E-8` (an embedding of one token) is valid
+    for DynamoDB, but moto's ADD cannot parse it and would fail every write of such an entry."""
+    return {"N": format(cost, "f")}
 
 
 def _plain(attribute: Mapping[str, Any]) -> Any:

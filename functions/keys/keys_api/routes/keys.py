@@ -12,7 +12,7 @@ from gateway.keys.model import KeyRecord
 from gateway.keys.service import KeyService
 from gateway.web.auth import AuthenticatedPrincipal
 
-from keys_api.deps import Admin, Keys, only_query
+from keys_api.deps import Admin, Drained, Keys, Spend, only_query
 from keys_api.schemas import (
     DeleteKeysRequest,
     GenerateKeyRequest,
@@ -33,25 +33,35 @@ def generate(body: GenerateKeyRequest, _: Admin, keys: Keys) -> dict[str, Any]:
 
 
 @router.get("/key/info", dependencies=[Depends(only_query("key"))])
-def info(principal: AuthenticatedPrincipal, keys: Keys, key: KeyQuery = None) -> dict[str, Any]:
+def info(
+    principal: AuthenticatedPrincipal, _: Drained, keys: Keys, key: KeyQuery = None
+) -> dict[str, Any]:
     return _info(key, principal, keys)
 
 
 @router.post("/key/info")
 def info_post(
-    principal: AuthenticatedPrincipal, keys: Keys, body: KeyInfoRequest | None = None
+    principal: AuthenticatedPrincipal, _: Drained, keys: Keys, body: KeyInfoRequest | None = None
 ) -> dict[str, Any]:
     return _info(body.key if body else None, principal, keys)
 
 
 @router.post("/key/update")
-def update(body: UpdateKeyRequest, _: Admin, keys: Keys) -> dict[str, Any]:
-    return keys.view(keys.update(body.key, body.settings("key")))
+def update(body: UpdateKeyRequest, _: Admin, keys: Keys, spend: Spend) -> dict[str, Any]:
+    settings = body.settings("key")
+    if not spend.touches(settings):
+        return keys.view(keys.update(body.key, settings))
+    spend.drain(required=True)  # queued spend lands before the new value, not on top of it
+    record = keys.update(body.key, settings)
+    spend.forget([record.token_id])  # the next admission re-seeds from DynamoDB
+    return keys.view(record)
 
 
 @router.post("/key/delete")
-def delete(body: DeleteKeysRequest, _: Admin, keys: Keys) -> dict[str, Any]:
-    return {"deleted_keys": keys.delete(body.identifiers())}
+def delete(body: DeleteKeysRequest, _: Admin, keys: Keys, spend: Spend) -> dict[str, Any]:
+    deleted = keys.delete(body.identifiers())
+    spend.forget(deleted)  # queued entries of a deleted key still land, as logs only
+    return {"deleted_keys": deleted}
 
 
 @router.get(
@@ -62,6 +72,7 @@ def delete(body: DeleteKeysRequest, _: Admin, keys: Keys) -> dict[str, Any]:
 )
 def list_keys(
     _: Admin,
+    __: Drained,
     keys: Keys,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -81,8 +92,14 @@ def list_keys(
 
 
 @router.post("/key/regenerate")
-def regenerate(body: RegenerateKeyRequest, _: Admin, keys: Keys) -> dict[str, Any]:
-    raw, record = keys.regenerate(body.key, body.settings("key", "new_key"), body.new_key)
+def regenerate(body: RegenerateKeyRequest, _: Admin, keys: Keys, spend: Spend) -> dict[str, Any]:
+    settings = body.settings("key", "new_key")
+    touches = spend.touches(settings)
+    if touches:
+        spend.drain(required=True)
+    raw, record = keys.regenerate(body.key, settings, body.new_key)
+    if touches:
+        spend.forget([record.token_id])
     return {"key": raw, **keys.view(record)}
 
 
@@ -108,4 +125,5 @@ def _info(identifier: str | None, principal: Principal, keys: KeyService) -> dic
             raise PermissionDenied(
                 "A virtual key may only read its own /key/info.", code="master_key_required"
             )
+        record = keys.resolve(record.token_id)  # read after the drain: spend just persisted
     return {"key": record.token_id, "info": keys.view(record)}

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from gateway.errors import InvalidRequest
 from gateway.keys.durations import iso
 
-from keys_api.deps import Admin, Keys, SpendLogs, only_query
+from keys_api.deps import Admin, Drained, Keys, SpendLogs, only_query
 
 router = APIRouter(tags=["spend"])
 Text = Annotated[str | None, Query(min_length=1, max_length=256)]
@@ -23,6 +23,7 @@ _QUERY = ("api_key", "key", "team_id", "start_date", "end_date", "limit", "page_
 @router.get("/spend/logs", dependencies=[Depends(only_query(*_QUERY))])
 def spend_logs(
     _: Admin,
+    __: Drained,
     keys: Keys,
     logs: SpendLogs,
     api_key: Text = None,

@@ -13,6 +13,8 @@ from gateway.keys.store import KeyStore
 from gateway.settings import get_settings
 
 if TYPE_CHECKING:
+    from gateway.keys.invalidation import KeyChanges
+    from gateway.keys.record_cache import CachedKeyStore, KeyRecordCache
     from gateway.keys.service import KeyService
     from gateway.keys.spend_logs import SpendLogReader
     from gateway.keys.stage import VirtualKeyStage
@@ -28,6 +30,47 @@ def pepper() -> str:
 @lru_cache(maxsize=1)
 def key_store() -> KeyStore:
     return KeyStore(dynamodb_client(), get_settings().keys_table)
+
+
+def key_record_cache(for_changes: bool = False) -> KeyRecordCache | None:
+    """The Valkey copy of key records (issue 7), or None without REDIS_URL or when disabled.
+    Lookups use a short-timeout client; invalidations the shared one (2 s, one retry)."""
+    settings = get_settings()
+    if not settings.key_cache_enabled or not settings.redis_url:
+        return None
+    from gateway.keys.record_cache import KeyRecordCache, lookup_client
+
+    client = (
+        redis_client()
+        if for_changes
+        else lookup_client(settings.redis_url, settings.key_cache_socket_timeout)
+    )
+    return KeyRecordCache(
+        client,
+        ttl_s=settings.key_cache_ttl_seconds,
+        negative_ttl_s=settings.key_cache_negative_ttl_seconds,
+        tombstone_s=settings.key_cache_tombstone_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def key_lookup() -> KeyStore | CachedKeyStore:
+    """What authentication reads keys with: the cached copy in front of DynamoDB, if enabled."""
+    cache = key_record_cache()
+    if cache is None:
+        return key_store()
+    from gateway.keys.record_cache import CachedKeyStore
+
+    return CachedKeyStore(cache, key_store)
+
+
+def key_changes() -> KeyChanges | None:
+    cache = key_record_cache(for_changes=True)
+    if cache is None:
+        return None
+    from gateway.keys.invalidation import KeyChanges
+
+    return KeyChanges(cache, get_settings().key_cache_ttl_seconds)
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +91,7 @@ def key_service() -> KeyService:
 
     settings = get_settings()
     models = load_config(settings.gateway_config).model_names()
-    return KeyService(key_store(), provider_credentials, pepper, models)
+    return KeyService(key_store(), provider_credentials, pepper, models, changes=key_changes())
 
 
 @lru_cache(maxsize=1)
@@ -85,10 +128,11 @@ def virtual_key_stage() -> VirtualKeyStage:
         provider_credentials,
         default_output_tokens=settings.default_estimated_output_tokens,
         fail_open=settings.limits_fail_open,
+        spend_stream=settings.spend_stream,
     )
 
 
 def clear_factories() -> None:
     """Forget every cached adapter (tests that change the environment)."""
-    for factory in (key_store, provider_credentials, key_service, spend_log_reader):
+    for factory in (key_store, key_lookup, provider_credentials, key_service, spend_log_reader):
         factory.cache_clear()

@@ -2,16 +2,20 @@
 
 Takes validated settings (field names as in LiteLLM's /key/* bodies) and turns them into stored
 records. A key is named either by its secret (`sk-...`) or by its public `token_id`.
+Every write is wrapped in the invalidation of the key's cached copies (keys/invalidation.py),
+so a change takes effect on the next request on every instance. Reads here go to DynamoDB.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import InvalidRequest, KeyNotFound
 from gateway.keys.credentials import ProviderCredentials
@@ -19,6 +23,9 @@ from gateway.keys.durations import iso, parse_duration
 from gateway.keys.hashing import hash_key, key_name, looks_like_raw_key, new_raw_key, new_token_id
 from gateway.keys.model import KeyRecord
 from gateway.keys.store import KeyStore, expiry_ttl_changes
+
+if TYPE_CHECKING:
+    from gateway.keys.invalidation import KeyChanges
 
 _TOKEN_ID = re.compile(r"^[0-9a-f]{32}$")
 _PLAIN_FIELDS = (
@@ -36,8 +43,10 @@ class KeyService:
         pepper: Callable[[], str],
         model_names: Iterable[str],
         clock: Callable[[], float] = time.time,
+        changes: KeyChanges | None = None,  # None: no key cache to invalidate
     ) -> None:
         self._store = store
+        self._changes = changes
         self._credentials = credentials
         self._pepper = pepper
         self._models = frozenset(model_names)
@@ -59,6 +68,8 @@ class KeyService:
         changes.pop("ttl", None)
         record = dataclasses.replace(base, **changes)
         self._store.create(record)
+        if self._changes is not None:  # cached at once (and no negative entry can shadow it)
+            self._changes.created(record)
         return raw, record
 
     def resolve(self, identifier: str) -> KeyRecord:
@@ -85,7 +96,8 @@ class KeyService:
     def update(self, identifier: str, settings: Mapping[str, Any]) -> KeyRecord:
         record = self.resolve(identifier)
         changes = self._field_changes(record, settings, self._clock())
-        return self._store.update(record.key_hash, changes)
+        with self._change([record.key_hash], what="The change"):
+            return self._store.update(record.key_hash, changes)
 
     def set_blocked(self, identifier: str, blocked: bool) -> KeyRecord:
         return self.update(identifier, {"blocked": blocked})
@@ -93,8 +105,9 @@ class KeyService:
     def delete(self, identifiers: Iterable[str]) -> list[str]:
         """Delete every named key, or none if any of them does not exist."""
         records = [self.resolve(identifier) for identifier in identifiers]
-        for record in records:
-            self._store.delete(record)
+        with self._change([record.key_hash for record in records], what="The deletion"):
+            for record in records:
+                self._store.delete(record)
         return [record.token_id for record in records]
 
     def regenerate(
@@ -114,7 +127,10 @@ class KeyService:
             key_name=key_name(raw),
             previous_key_hashes=history,
         )
-        self._store.replace(old, new)
+        # Refused up front if the cache is unreachable: the new secret is shown only once, so the
+        # answer cannot be an error after the swap.
+        with self._change([old.key_hash, new.key_hash], fence="required", unpropagated="log"):
+            self._store.replace(old, new)
         return raw, new
 
     def list(
@@ -127,6 +143,11 @@ class KeyService:
             and (key_alias is None or record.key_alias == key_alias)
         ]
         return sorted(records, key=lambda record: (record.created_at, record.token_id))
+
+    def _change(self, key_hashes: Sequence[str], **options: str) -> AbstractContextManager[None]:
+        if self._changes is None:
+            return contextlib.nullcontext()
+        return self._changes.change(key_hashes, **options)
 
     # -- settings -> stored fields --------------------------------------------------------
     def _field_changes(

@@ -2,8 +2,11 @@
 
 before: model access (after alias resolution) -> budget reservation in the current window ->
         RPM / TPM / parallel limits (one atomic Redis call) -> the tenant's own provider key.
-after:  cost from the provider's usage (0 for a cache hit) -> release the parallel slot and
-        reservation, count tokens -> add spend and write the spend log (one transaction).
+after:  cost from the provider's usage (0 for a cache hit) -> one Valkey round trip releases the
+        parallel slot and reservation, counts tokens, adds the cost to the key's window spend
+        counter and queues the spend entry on the spend stream (issue 7); the spend flusher
+        writes it to DynamoDB off the response path. Valkey unavailable: the spend is written
+        synchronously instead (one DynamoDB transaction, idempotent on the request id).
 
 The master key passes straight through: no limits, no Redis, no DynamoDB.
 """
@@ -26,6 +29,7 @@ from gateway.pipeline import CallContext
 from gateway.pricing import PriceBook
 from gateway.providers import ProviderResult
 from gateway.spend import SpendEntry, SpendLedger, SpendWriteFailed
+from gateway.spend_outbox import DEFAULT_STREAM, encode, window_id
 
 CACHE_HITS = ("HIT", "SEMANTIC_HIT")
 _NOTE = "virtual_key"
@@ -52,6 +56,7 @@ class VirtualKeyStage:
         *,
         default_output_tokens: int = 256,
         fail_open: bool = True,
+        spend_stream: str = DEFAULT_STREAM,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._limiter = limiter
@@ -60,6 +65,7 @@ class VirtualKeyStage:
         self._credentials = credentials
         self._default_output_tokens = default_output_tokens
         self._fail_open = fail_open
+        self._stream = spend_stream
         self._clock = clock
 
     async def before(self, ctx: CallContext) -> ProviderResult | None:
@@ -88,17 +94,17 @@ class VirtualKeyStage:
         prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
         cost = Decimal(0) if cached else self._prices.cost(ctx.model, prompt, completion)
         ctx.cost = float(cost)
-        if admission.reserved:
-            tokens = 0 if cached else prompt + completion
-            try:
-                decision = await asyncio.to_thread(
-                    self._limiter.settle, record.token_id, ctx.request_id, tokens, admission.limits
-                )
-                ctx.response_headers.update(_rate_headers(admission.limits, decision))
-            except DependencyUnavailable:
-                logger.warning("limits_settle_failed", extra={"token_id": record.token_id})
+        entry = None
         if ctx.error is None or cost > 0:
-            await self._record_spend(ctx, record, cost, prompt, completion)
+            entry = self._entry(ctx, record, cost, prompt, completion)
+        if not admission.reserved and entry is None:
+            return
+        tokens = 0 if cached else prompt + completion
+        await asyncio.to_thread(self._settle, ctx, record, admission, tokens, entry)
+        if entry is not None:
+            spend = record.window_spend(entry.started_epoch) + cost
+            if record.soft_budget is not None and spend >= record.soft_budget > spend - cost:
+                logger.warning("soft_budget_crossed", extra={"token_id": record.token_id})
 
     # -- before ---------------------------------------------------------------------------
     async def _admit(self, ctx: CallContext, record: KeyRecord, limits: Limits) -> bool:
@@ -138,11 +144,52 @@ class VirtualKeyStage:
             ctx.notes["tenant_credentials"] = True
 
     # -- after ----------------------------------------------------------------------------
-    async def _record_spend(
-        self, ctx: CallContext, record: KeyRecord, cost: Decimal, prompt: int, completion: int
+    def _settle(
+        self,
+        ctx: CallContext,
+        record: KeyRecord,
+        admission: _Admission,
+        tokens: int,
+        entry: SpendEntry | None,
     ) -> None:
+        """Settle in Valkey (one round trip); without Valkey, write the spend synchronously."""
+        outbox = None if entry is None else (self._stream, encode(entry, record.budget_reset_at))
+        try:
+            decision = self._limiter.settle(
+                record.token_id,
+                ctx.request_id,
+                tokens,
+                admission.limits,
+                release=admission.reserved,
+                cost=None if entry is None else entry.cost,
+                outbox=outbox,
+            )
+        except DependencyUnavailable:
+            logger.warning(
+                "spend_settle_failed_writing_synchronously", extra={"token_id": record.token_id}
+            )
+            if entry is not None:
+                ctx.notes["spend"] = {
+                    "cost": float(entry.cost),
+                    "outcome": self._write(entry, record),
+                }
+            return
+        if admission.reserved:
+            ctx.response_headers.update(_rate_headers(admission.limits, decision))
+        if entry is not None:
+            ctx.notes["spend"] = {"cost": float(entry.cost), "outcome": "queued"}
+
+    def _write(self, entry: SpendEntry, record: KeyRecord) -> str:
+        try:
+            return self._ledger.record(entry, record.budget_reset_at)
+        except SpendWriteFailed:
+            return "failed"
+
+    def _entry(
+        self, ctx: CallContext, record: KeyRecord, cost: Decimal, prompt: int, completion: int
+    ) -> SpendEntry:
         compression = ctx.notes.get("compression") or {}
-        entry = SpendEntry(
+        return SpendEntry(
             key_hash=record.key_hash,
             token_id=record.token_id,
             request_id=ctx.request_id,
@@ -161,20 +208,13 @@ class VirtualKeyStage:
             key_alias=record.key_alias,
             budget_duration=record.budget_duration,
         )
-        try:
-            outcome = await asyncio.to_thread(self._ledger.record, entry, record.budget_reset_at)
-        except SpendWriteFailed:
-            outcome = "failed"
-        ctx.notes["spend"] = {"cost": float(cost), "outcome": outcome}
-        spend = record.window_spend(entry.started_epoch) + cost
-        if record.soft_budget is not None and spend >= record.soft_budget > spend - cost:
-            logger.warning("soft_budget_crossed", extra={"token_id": record.token_id})
 
 
 def _limits_of(record: KeyRecord, now: float) -> Limits:
     return Limits(
         max_budget=None if record.max_budget is None else float(record.max_budget),
         window_spend=float(record.window_spend(now)),
+        window_id=window_id(record, now),
         max_parallel=record.max_parallel_requests,
         rpm=record.rpm_limit,
         tpm=record.tpm_limit,

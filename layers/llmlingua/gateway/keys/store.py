@@ -2,8 +2,8 @@
 
 Items are keyed by the keyed hash of the secret. A second, tiny pointer item per key
 (`key_hash = "token#<token_id>"`, `target_hash`) finds a key by its public id, so the hash is
-never handed out. Reads are strongly consistent: a deleted or blocked key stops working on the
-next request on every instance, with no cache to invalidate.
+never handed out. Reads are strongly consistent. The completion path reads through a Valkey copy
+(record_cache.py) that the key service invalidates around every write made here.
 """
 
 from __future__ import annotations

@@ -12,10 +12,11 @@ from gateway.settings import get_settings
 
 
 def _lookup_key(key_hash: str) -> KeyRecord | None:
-    # Imported here so a master-key-only instance never loads boto3.
-    from gateway.keys.factory import key_store
+    # Imported here so a master-key-only instance never loads the key adapters. The Valkey copy
+    # of the record first (keys/record_cache.py), DynamoDB on a miss or when Valkey is down.
+    from gateway.keys.factory import key_lookup
 
-    return key_store().get(key_hash)
+    return key_lookup().get(key_hash)
 
 
 def current_principal(

@@ -1,0 +1,1 @@
+"""The scheduled spend flusher (issue 7): persists the Valkey spend stream to DynamoDB."""
