@@ -43,15 +43,10 @@ spec = json.loads(sys.argv[1])
 import importlib
 module = importlib.import_module(spec["module"])
 t1 = time.perf_counter()
-if spec.get("prime"):  # SnapStart-style: what a before-snapshot hook could run (no network)
-    import litellm  # noqa: F401
+if spec.get("prime"):  # SnapStart: the before-snapshot hook (gateway/warmup.py), no network
     from completion_api.deps import completion_service
-    from gateway.cache.stage import CacheStage
-    from gateway.keys.factory import key_store
-    key_store()
-    for stage in completion_service().stages:
-        if isinstance(stage, CacheStage) and stage.embedder is not None:
-            stage.embedder.embed(["warm up"])
+    from gateway.warmup import prime
+    prime(completion_service)
 t2 = time.perf_counter()
 event = json.load(open(spec["event"]))
 if "body" in spec:
