@@ -32,6 +32,11 @@ from gateway.spend import SpendEntry, SpendLedger, SpendWriteFailed
 from gateway.spend_outbox import DEFAULT_STREAM, encode, window_id
 
 CACHE_HITS = ("HIT", "SEMANTIC_HIT")
+# _INLINE_REDIS: admission and settlement call the synchronous Redis client on the event loop.
+# A Lambda instance serves one request at a time, so the loop has nothing else to run while it
+# waits ~0.2 ms for Valkey, and a hop to a worker thread costs more than the call (measured:
+# issue 7, docs/performance.md). Only the rare fallbacks (a synchronous DynamoDB spend write
+# when Valkey is down) block for longer.
 _NOTE = "virtual_key"
 _REFUSALS = {
     "parallel": "Too many requests in flight for this key (max_parallel_requests={limit}).",
@@ -100,7 +105,7 @@ class VirtualKeyStage:
         if not admission.reserved and entry is None:
             return
         tokens = 0 if cached else prompt + completion
-        await asyncio.to_thread(self._settle, ctx, record, admission, tokens, entry)
+        self._settle(ctx, record, admission, tokens, entry)  # inline: see _INLINE_REDIS
         if entry is not None:
             spend = record.window_spend(entry.started_epoch) + cost
             if record.soft_budget is not None and spend >= record.soft_budget > spend - cost:
@@ -112,8 +117,8 @@ class VirtualKeyStage:
         output = estimate.output_tokens(ctx.kind, ctx.params, self._default_output_tokens)
         cost_estimate = float(self._prices.cost(ctx.model, prompt, output))
         try:
-            decision = await asyncio.to_thread(
-                self._limiter.admit, record.token_id, ctx.request_id, limits, cost_estimate, prompt
+            decision = self._limiter.admit(  # inline: see _INLINE_REDIS
+                record.token_id, ctx.request_id, limits, cost_estimate, prompt
             )
         except DependencyUnavailable:
             if not self._fail_open:
