@@ -26,11 +26,12 @@ from devstack.stack import ROOT
 from tests.integration.stack import PYTHONPATH
 
 RESULTS = ROOT / "bench" / "results"
-ALL_TARGETS = ("direct", "gateway", "gateway_master", "litellm")
+ALL_TARGETS = ("direct", "gateway", "gateway_master", "gateway_exact", "litellm")
 LABELS = {
     "direct": "upstream directly",
     "gateway": "this gateway (virtual key, limits, metrics, cache miss)",
     "gateway_master": "this gateway (master key: no key/limit/spend work)",
+    "gateway_exact": "this gateway (virtual key, exact-tier cache only: `type: redis`)",
     "litellm": "LiteLLM proxy 1.110.2 (master key, no DB)",
 }
 TARGET_P50_MS, TARGET_P99_MS, TARGET_RATIO = 3.0, 15.0, 3.0
@@ -51,6 +52,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         nargs="*",
         default=[1],
         help="concurrency levels at which gateway_master also runs",
+    )
+    parser.add_argument(
+        "--exact-at",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="concurrency levels at which gateway_exact (no semantic tier) also runs",
     )
     parser.add_argument("--upstream", choices=("raw", "fake"), default="raw")
     parser.add_argument("--calibrate", type=int, default=200, help="0: skip raw-vs-fake check")
@@ -141,6 +149,8 @@ def run_matrix(
             for target in args.targets:
                 if target == "gateway_master" and concurrency not in args.master_at:
                     continue  # a diagnostic (what keys and limits cost), not a comparison
+                if target == "gateway_exact" and concurrency not in args.exact_at:
+                    continue  # a diagnostic (what the semantic tier costs a miss)
                 url, key = urls[target]
                 for attempt in range(args.retries + 1):
                     tag = f"{target}-r{rep}-c{concurrency}-a{attempt}"
@@ -248,6 +258,16 @@ def verdicts(args: argparse.Namespace, table: dict[str, Any]) -> list[dict[str, 
                 master["added_p50_ms"] <= TARGET_P50_MS,
             )
         )
+    exact = table.get("gateway_exact@1")
+    if exact:
+        out.append(
+            _verdict(
+                "diagnostic: the same p50 with the exact tier only (`type: redis`, virtual key)",
+                exact["added_p50_ms"],
+                f"<= {TARGET_P50_MS} ms",
+                exact["added_p50_ms"] <= TARGET_P50_MS,
+            )
+        )
     for concurrency in args.concurrency:
         cell = table.get(f"gateway@{concurrency}") or {}
         ratio = cell.get("litellm_ratio_p50")
@@ -340,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
                 urls["gateway"] = (gateway.chat_url, gateway.key)
                 urls["gateway_master"] = (gateway.chat_url, MASTER_KEY)
                 resets["gateway"] = resets["gateway_master"] = gateway.reset
+                if "gateway_exact" in args.targets:
+                    exact = Gateway(
+                        upstream, workdir, "bench:overhead-exact", cache_type="redis",
+                        stack=gateway.stack,
+                    ).start()  # fmt: skip
+                    servers.append(exact)
+                    urls["gateway_exact"] = (exact.chat_url, exact.key)
+                    resets["gateway_exact"] = exact.reset
             if "litellm" in args.targets:
                 proxy = LiteLLMProxy(upstream, workdir).start()
                 servers.append(proxy)

@@ -126,9 +126,21 @@ def _deployment(upstream: Upstream) -> dict[str, Any]:
 class Gateway:
     """The local stack plus one gateway process; `key` is a limited virtual key."""
 
-    def __init__(self, upstream: Upstream, workdir: Path, namespace: str = "bench:overhead"):
+    def __init__(
+        self,
+        upstream: Upstream,
+        workdir: Path,
+        namespace: str = "bench:overhead",
+        *,
+        cache_type: str | None = None,
+        stack: LocalStack | None = None,
+    ) -> None:
+        """`cache_type` overrides the config's `cache_params.type` (e.g. "redis": exact tier
+        only); `stack` shares another Gateway's Valkey and moto instead of starting new ones."""
         self.upstream, self.workdir, self.namespace = upstream, workdir, namespace
-        self.stack: LocalStack | None = None
+        self.cache_type = cache_type
+        self._own_stack = stack is None
+        self.stack: LocalStack | None = stack
         self.process: GatewayProcess | None = None
         self.key = ""
 
@@ -145,15 +157,21 @@ class Gateway:
             raise
 
     def _start(self, env: Mapping[str, str] | None) -> Gateway:
-        self.stack = LocalStack({"LITELLM_MASTER_KEY": MASTER_KEY}).start()
+        if self.stack is None:
+            self.stack = LocalStack({"LITELLM_MASTER_KEY": MASTER_KEY}).start()
         config = write_test_config(
-            self.workdir / "gateway-config.yaml", [_deployment(self.upstream)], cache=True
+            self.workdir / f"gateway-config-{self.namespace.replace(':', '-')}.yaml",
+            [_deployment(self.upstream)],
+            cache=True,
         )
         data = yaml.safe_load(config.read_text())
         data["litellm_settings"]["cache_params"]["namespace"] = self.namespace
+        if self.cache_type:
+            data["litellm_settings"]["cache_params"]["type"] = self.cache_type
         config.write_text(yaml.safe_dump(data))
         run_env = {**self.stack.env, **OFFLINE, "GATEWAY_CONFIG": str(config), **(env or {})}
-        self.process = GatewayProcess(run_env, self.workdir / "gateway.log").start()
+        log = self.workdir / f"gateway-{self.namespace.replace(':', '-')}.log"
+        self.process = GatewayProcess(run_env, log).start()
         self.key = self._virtual_key()
         return self
 
@@ -190,7 +208,7 @@ class Gateway:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
-        if self.stack is not None:
+        if self.stack is not None and self._own_stack:
             self.stack.stop()
 
 
