@@ -91,7 +91,7 @@ def key_service() -> KeyService:
 
     settings = get_settings()
     models = load_config(settings.gateway_config).model_names()
-    return KeyService(key_store(), provider_credentials, pepper, models, changes=key_changes())
+    return KeyService(key_store(), provider_credentials, pepper, models, changes=key_changes)
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,10 +44,12 @@ class KeyService:
         pepper: Callable[[], str],
         model_names: Iterable[str],
         clock: Callable[[], float] = time.time,
-        changes: KeyChanges | None = None,  # None: no key cache to invalidate
+        # None: no key cache to invalidate. A callable is asked on first use, so a call that
+        # changes nothing cached (listing, generating a random key) never imports redis.
+        changes: KeyChanges | Callable[[], KeyChanges | None] | None = None,
     ) -> None:
         self._store = store
-        self._changes = changes
+        self._changes_source = changes
         self._credentials = credentials
         self._pepper = pepper
         self._models = frozenset(model_names)
@@ -68,8 +71,12 @@ class KeyService:
         changes.pop("ttl", None)
         record = dataclasses.replace(base, **changes)
         self._store.create(record)
-        if self._changes is not None:  # cached at once (and no negative entry can shadow it)
-            self._changes.created(record)
+        if settings.get("key") and (changes_now := self._changes) is not None:
+            # A caller-chosen secret may have been tried before and cached as "no such key":
+            # write the new record through. A generated secret is 256 random bits nobody can
+            # have tried, so it needs no Valkey call (and no redis import on a cold start:
+            # ~0.2 s); its first request fills the cache.
+            changes_now.created(record)
         return raw, record
 
     def resolve(self, identifier: str) -> KeyRecord:
@@ -144,10 +151,16 @@ class KeyService:
         ]
         return sorted(records, key=lambda record: (record.created_at, record.token_id))
 
+    @functools.cached_property
+    def _changes(self) -> KeyChanges | None:
+        source = self._changes_source
+        return source() if callable(source) else source
+
     def _change(self, key_hashes: Sequence[str], **options: str) -> AbstractContextManager[None]:
-        if self._changes is None:
+        changes = self._changes
+        if changes is None:
             return contextlib.nullcontext()
-        return self._changes.change(key_hashes, **options)
+        return changes.change(key_hashes, **options)
 
     # -- settings -> stored fields --------------------------------------------------------
     def _field_changes(
