@@ -211,8 +211,11 @@ def aggregate(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
                     ]
                     cell[f"added_{q}_ms"] = round(statistics.median(added), 3)
             table[f"{target}@{concurrency}"] = cell
-        gateway, litellm = table.get(f"gateway@{concurrency}"), table.get(f"litellm@{concurrency}")
-        if gateway and litellm:
+        litellm = table.get(f"litellm@{concurrency}")
+        for ours_name in ("gateway", "gateway_exact"):
+            gateway = table.get(f"{ours_name}@{concurrency}")
+            if not (gateway and litellm):
+                continue
             for q in ("p50", "p95", "p99"):
                 ours, theirs = gateway[f"added_{q}_ms"], litellm[f"added_{q}_ms"]
                 gateway[f"litellm_ratio_{q}"] = round(theirs / ours, 2) if ours > 0 else None
@@ -268,18 +271,19 @@ def verdicts(args: argparse.Namespace, table: dict[str, Any]) -> list[dict[str, 
                 exact["added_p50_ms"] <= TARGET_P50_MS,
             )
         )
-    for concurrency in args.concurrency:
-        cell = table.get(f"gateway@{concurrency}") or {}
-        ratio = cell.get("litellm_ratio_p50")
-        if "litellm_ratio_p50" in cell:
-            out.append(
-                _verdict(
-                    f"LiteLLM's added p50 / ours, c={concurrency}",
-                    ratio,
-                    f">= {TARGET_RATIO}x",
-                    ratio is not None and ratio >= TARGET_RATIO,
+    for name, label in (("gateway", ""), ("gateway_exact", "diagnostic, exact tier only: ")):
+        for concurrency in args.concurrency:
+            cell = table.get(f"{name}@{concurrency}") or {}
+            ratio = cell.get("litellm_ratio_p50")
+            if "litellm_ratio_p50" in cell:
+                out.append(
+                    _verdict(
+                        f"{label}LiteLLM's added p50 / ours, c={concurrency}",
+                        ratio,
+                        f">= {TARGET_RATIO}x",
+                        ratio is not None and ratio >= TARGET_RATIO,
+                    )
                 )
-            )
     return out  # fmt: skip
 
 
