@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--levels", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=3, help="worker runs per level (median)")
     parser.add_argument("--pairs", type=int, default=60, help="eval-set pairs stored for real")
     parser.add_argument("--wait-quiet", type=float, default=120.0)
     parser.add_argument("--profile", action="store_true", help="pyinstrument, largest level")
@@ -60,6 +62,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.levels, args.samples, args.pairs, args.wait_quiet = [200], 15, 10, 0.0
+        args.reps = 1
     return args
 
 
@@ -85,14 +88,14 @@ def gateway_env(stack: LocalStack, upstream: Upstream, workdir: Path, cap: int) 
 
 
 def worker(env: dict[str, str], workdir: Path, args: argparse.Namespace, level: int,
-           seed: bool) -> dict[str, Any]:  # fmt: skip
-    out = workdir / f"worker-{level}.json"
+           seed: bool, last: bool = True, rep: int = 0) -> dict[str, Any]:  # fmt: skip
+    out = workdir / f"worker-{level}-{rep}.json"
     command = [
         sys.executable, "-m", "bench.handler_time.worker", "--out", str(out),
         "--key-file", str(workdir / "key.txt"), "--pairs", str(workdir / "pairs.json"),
-        "--samples", str(args.samples), "--tag", str(level), *(["--seed"] if seed else []),
+        "--samples", str(args.samples), "--tag", f"{level}-{rep}", *(["--seed"] if seed else []),
     ]  # fmt: skip
-    if level == max(args.levels):
+    if level == max(args.levels) and last:
         command.append("--breakdown")
         if args.profile:
             command += ["--profile-dir", str(args.results_dir / "profiles")]
@@ -129,7 +132,12 @@ def measure_levels(args: argparse.Namespace, workdir: Path) -> list[dict[str, An
                 stored = max(stored, fillers)
                 empty_spend_logs(stack.env)  # moto's transactions slow down as it grows
                 print(f"handler_time: {level:,} entries ({populate_s:.0f} s to fill)", flush=True)
-                row = worker(env, workdir, args, level, seed=index == 0)
+                runs = [
+                    worker(env, workdir, args, level, index == 0 and rep == 0,
+                           last=rep == args.reps - 1, rep=rep)
+                    for rep in range(args.reps)
+                ]  # fmt: skip
+                row = combine(runs)
                 row.update(entries=level, populate_s=round(populate_s, 1))
                 row["partitions"] = partitions(stack.env["REDIS_URL"], NAMESPACE)
                 rows.append(row)
@@ -137,6 +145,27 @@ def measure_levels(args: argparse.Namespace, workdir: Path) -> list[dict[str, An
         finally:
             upstream.stop()
     return rows
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from repeated worker runs (fresh processes): the median of each percentile over
+    the runs, samples summed, and each run's p95 kept for the record."""
+    row = dict(runs[-1])  # breakdown, statuses, cpu, uptime of the last run
+    for source in ("handler", "cache_stage"):
+        combined: dict[str, Any] = {}
+        for kind in runs[-1][source]:
+            cells = [r[source].get(kind) or {} for r in runs]
+            cell: dict[str, Any] = {
+                q: round(statistics.median(c[q] for c in cells if q in c), 3)
+                for q in ("p50_ms", "p95_ms", "p99_ms")
+                if any(q in c for c in cells)
+            }
+            cell["n"] = sum(int(c.get("n", 0)) for c in cells)
+            cell["p95_ms_per_run"] = [c.get("p95_ms") for c in cells]
+            combined[kind] = cell
+        row[source] = combined
+    row["runs"] = len(runs)
+    return row
 
 
 def _row_line(row: dict[str, Any]) -> str:
@@ -168,6 +197,16 @@ def verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "pass": p95 is not None and p95 <= limit,
             }
         )
+    # The exact-hit target names no entry count: hold it at every level measured.
+    worst = max(rows, key=lambda r: r["handler"].get("exact_hit", {}).get("p95_ms") or 0)
+    p95 = worst["handler"].get("exact_hit", {}).get("p95_ms")
+    out.insert(1, {
+        "what": "exact-hit handler time p95 (virtual key), worst level "
+                f"({worst['entries']:,} entries)",
+        "measured": p95,
+        "target": f"<= {TARGETS['exact_hit']} ms",
+        "pass": p95 is not None and p95 <= TARGETS["exact_hit"],
+    })  # fmt: skip
     return out
 
 
@@ -196,7 +235,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {v['what']} | {v['measured']} | {v['target']} | {'PASS' if v['pass'] else 'FAIL'} |"
         )
     loads = "; ".join(f"{r['entries']:,}: {r['uptime']}" for r in report["levels"])
-    lines += ["", f"Load while measuring: {loads}."]
+    runs = report["levels"][0].get("runs", 1) if report["levels"] else 1
+    lines += ["", f"Each figure: the median over {runs} worker run(s) (fresh processes) of that "
+              "run's percentile.", f"Load while measuring: {loads}."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
