@@ -55,3 +55,27 @@ def test_before_checkpoint_primes_without_the_network(stack: LocalStack, tmp_pat
     assert result["litellm"] and result["router_built"] and result["onnxruntime"]
     assert set(result["body"]["primed"]) >= {"stages", "litellm_router", "embedder", "key_store"}
     assert "prime_step_failed" not in out.stdout + out.stderr
+
+
+KEYS_PRIME = """
+import json, sys
+from gateway.warmup import prime
+from keys_api.app import _build_for_snapshot
+timings = prime(_build_for_snapshot)
+print(json.dumps({"timings": timings, "redis": "redis" in sys.modules}))
+"""
+
+
+def test_keys_function_primes_without_the_network(stack: LocalStack) -> None:
+    env = {
+        **os.environ, **stack.env, "PYTHONPATH": PYTHONPATH, "LITELLM_MASTER_KEY": MASTER_KEY,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    out = subprocess.run(  # noqa: S603 - our own code, fixed arguments
+        [sys.executable, "-c", KEYS_PRIME], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["redis"] and set(result["timings"]) >= {"stages", "key_store"}
+    assert "prime_step_failed" not in out.stdout + out.stderr
