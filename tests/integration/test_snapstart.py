@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from devstack.ports import free_port
 from devstack.stack import ROOT, LocalStack
@@ -46,11 +47,7 @@ def test_before_checkpoint_primes_without_the_network(stack: LocalStack, tmp_pat
         "LITELLM_MASTER_KEY": MASTER_KEY, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "DYNAMODB_ENDPOINT_URL": nowhere, "LOG_LEVEL": "WARNING",
     }  # fmt: skip
-    out = subprocess.run(  # noqa: S603 - our own code, fixed arguments
-        [sys.executable, "-c", HOOKS], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=180, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out, result = _run(HOOKS, env)
     assert (result["primed"], result["restored"]) == (200, 200)
     assert result["litellm"] and result["router_built"] and result["onnxruntime"]
     assert set(result["body"]["primed"]) >= {"stages", "litellm_router", "embedder", "key_store"}
@@ -72,10 +69,15 @@ def test_keys_function_primes_without_the_network(stack: LocalStack) -> None:
         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING",
     }  # fmt: skip
-    out = subprocess.run(  # noqa: S603 - our own code, fixed arguments
-        [sys.executable, "-c", KEYS_PRIME], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    out, result = _run(KEYS_PRIME, env)
     assert result["redis"] and set(result["timings"]) >= {"stages", "key_store"}
     assert "prime_step_failed" not in out.stdout + out.stderr
+
+
+def _run(code: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run `code` in a fresh interpreter; its last stdout line is JSON."""
+    out = subprocess.run(  # noqa: S603 - our own code, fixed arguments
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180, check=True,
+    )  # fmt: skip
+    return out, json.loads(out.stdout.strip().splitlines()[-1])
