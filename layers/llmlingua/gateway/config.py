@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 ENV_REF_PREFIX = "os.environ/"
+# Call kind -> the `model_info.mode` of the deployments that serve it (LiteLLM's vocabulary).
+MODES = {"chat": "chat", "text_completion": "completion", "embedding": "embedding"}
 
 # litellm model prefixes -> the provider names the gateway reports.
 _PROVIDER_BY_PREFIX = {

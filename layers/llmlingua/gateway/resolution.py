@@ -8,10 +8,9 @@ than before the pipeline so refused requests are counted like any other outcome.
 from __future__ import annotations
 
 from gateway.catalog import ModelCatalog
+from gateway.config import MODES
 from gateway.pipeline import CallContext
 from gateway.providers import ProviderResult
-
-MODES = {"chat": "chat", "text_completion": "completion", "embedding": "embedding"}
 
 
 class ModelResolution:

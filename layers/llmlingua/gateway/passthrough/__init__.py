@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.config import GatewayConfig
+from gateway.config import MODES, GatewayConfig
 from gateway.passthrough.targets import Target, build_targets, passthrough_enabled
 
 __all__ = ["Passthrough", "Target", "passthrough_enabled"]
 
 # ProviderRouter method names -> call kinds.
 _KINDS = {"acompletion": "chat", "atext_completion": "text_completion", "aembedding": "embedding"}
+# A deployment's `model_info.mode` -> the call kind it serves (the inverse of config.MODES).
+_KIND_BY_MODE = {mode: kind for kind, mode in MODES.items()}
 
 
 class Passthrough:
@@ -27,19 +29,21 @@ class Passthrough:
 
     def targets(self, method: str, model_name: str) -> tuple[Target, ...]:
         """The deployments to call for this model name, or () when litellm must serve it."""
-        if self._targets is None:
-            self._targets = build_targets(self._config, self._environ)
-        return self._targets.get((_KINDS[method], model_name), ())
+        return self._all_targets().get((_KINDS[method], model_name), ())
 
     def serves_every_model(self) -> bool:
         """True when no deployment needs litellm (so nothing has to import it)."""
-        if self._targets is None:
-            self._targets = build_targets(self._config, self._environ)
+        served = self._all_targets()
         return all(
-            (self._kind_of(d.mode), d.model_name) in self._targets
+            (_KIND_BY_MODE.get(d.mode, "chat"), d.model_name) in served
             for d in self._config.deployments
             if not d.missing_env(self._environ)
         )
+
+    def _all_targets(self) -> dict[tuple[str, str], tuple[Target, ...]]:
+        if self._targets is None:
+            self._targets = build_targets(self._config, self._environ)
+        return self._targets
 
     def prime(self) -> None:
         """Build what the first call would (targets, client object, price book); no I/O."""
@@ -73,7 +77,3 @@ class Passthrough:
         prompt = int(usage.get("prompt_tokens") or 0)
         completion = int(usage.get("completion_tokens") or 0)
         return float(prices.cost(model_name, prompt, completion))
-
-    @staticmethod
-    def _kind_of(mode: str) -> str:
-        return {"completion": "text_completion", "embedding": "embedding"}.get(mode, "chat")

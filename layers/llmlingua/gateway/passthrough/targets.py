@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.callbacks import SETTINGS_KEYS as CALLBACK_SETTINGS
 from gateway.config import ENV_REF_PREFIX, Deployment, GatewayConfig
 
 # Call kind -> the upstream path under the deployment's base URL.
@@ -70,9 +71,7 @@ def passthrough_enabled(config: GatewayConfig) -> bool:
     routing strategy other than simple-shuffle is asked for."""
     if config.general_settings.get("passthrough", True) is False:
         return False
-    if any(config.litellm_settings.get(k) for k in ("callbacks", "success_callback")):
-        return False
-    if config.litellm_settings.get("failure_callback"):
+    if any(config.litellm_settings.get(key) for key in CALLBACK_SETTINGS):
         return False
     strategy = config.router_settings.get("routing_strategy") or "simple-shuffle"
     return strategy == "simple-shuffle"
