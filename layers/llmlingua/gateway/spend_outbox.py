@@ -17,6 +17,7 @@ volatile-* maxmemory policy never evicts them (template.yaml: CacheParameterGrou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -31,26 +32,12 @@ _FIELD = "e"
 
 def encode(entry: SpendEntry, budget_reset_at: float | None) -> dict[Any, Any]:
     """The stream fields of one entry (`budget_reset_at`: the settling instance's view)."""
-    body = {
-        "key_hash": entry.key_hash,
-        "token_id": entry.token_id,
-        "request_id": entry.request_id,
-        "started_epoch": entry.started_epoch,
-        "ended_epoch": entry.ended_epoch,
-        "model": entry.model,
-        "provider": entry.provider,
-        "call_type": entry.call_type,
-        "cost": format(entry.cost, "f"),
-        "prompt_tokens": entry.prompt_tokens,
-        "completion_tokens": entry.completion_tokens,
-        "cache_status": entry.cache_status,
-        "compression": dict(entry.compression),
-        "team_id": entry.team_id,
-        "user_id": entry.user_id,
-        "key_alias": entry.key_alias,
-        "budget_duration": entry.budget_duration,
-        "budget_reset_at": budget_reset_at,
-    }
+    body = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
+    body.update(
+        cost=format(entry.cost, "f"),  # plain notation: DynamoDB (and moto) parse it exactly
+        compression=dict(entry.compression),
+        budget_reset_at=budget_reset_at,
+    )
     return {_FIELD: json.dumps(body, separators=(",", ":"))}
 
 
