@@ -28,19 +28,20 @@ def prime(build_service: Callable[[], Any] | None = None) -> dict[str, float]:
     """Run the first-use work now; returns the seconds each step took (for logs and benches)."""
     timings: dict[str, float] = {}
 
-    def step(name: str, work: Callable[[], Any]) -> None:
+    def step(name: str, work: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         try:
-            work()
+            return work()
         except Exception as error:  # noqa: BLE001 - priming must never fail an init
             logger.warning("prime_step_failed", extra={"step": name, "error": type(error).__name__})
-        timings[name] = round(time.perf_counter() - started, 4)
+            return None
+        finally:
+            timings[name] = round(time.perf_counter() - started, 4)
 
-    service: list[Any] = []
     if build_service is not None:
-        step("stages", lambda: service.append(build_service()))
-        step("litellm_router", lambda: _build_router(service[0] if service else None))
-        step("embedder", lambda: _warm_embedder(service[0] if service else None))
+        service = step("stages", build_service)
+        step("litellm_router", lambda: _build_router(service))
+        step("embedder", lambda: _warm_embedder(service))
     step("key_store", _build_key_store)
     logger.info("primed", extra={"timings_s": timings})
     return timings
@@ -76,9 +77,10 @@ def _build_key_store() -> None:
 
     if get_settings().key_pepper is None:
         return
-    from gateway.keys.factory import key_store
+    from gateway.keys.factory import key_lookup, key_store
 
-    key_store()
+    key_store()  # the DynamoDB client
+    key_lookup()  # what requests read keys through (the Valkey copy, when enabled)
 
 
 def register_runtime_hooks(build_service: Callable[[], Any] | None = None) -> bool:
