@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,28 +22,10 @@ from gateway.keys.model import KeyRecord
 from gateway.keys.record_cache import CachedKeyStore, KeyRecordCache, cache_key
 from gateway.keys.store import KeyStore
 
+from bench.keys.run import timed
+from bench.overhead.stats import summary_ms
 from devstack.dynamodb import dynamodb_client
 from devstack.stack import LocalStack
-
-
-def _summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000, 3),
-        "n": len(ordered),
-    }
-
-
-def _timed(action: Callable[[int], Any], samples: int) -> list[float]:
-    for n in range(20):  # warm connections and code paths
-        action(n)
-    times = []
-    for n in range(samples):
-        started = time.perf_counter()
-        action(n)
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def _first_reads(lookup: CachedKeyStore, records: list[KeyRecord]) -> list[float]:
@@ -81,13 +61,13 @@ def measure(stack: LocalStack, samples: int) -> dict[str, Any]:
     assert lookup.get(hot.key_hash) == hot  # filled
     assert lookup.get(misses[0].key_hash) == misses[0]
     return {
-        "before: KeyStore.get (consistent GetItem, moto server)": _summary(
-            _timed(lambda _: store.get(hot.key_hash), samples)
+        "before: KeyStore.get (consistent GetItem, moto server)": summary_ms(
+            timed(lambda _: store.get(hot.key_hash), samples, warmup=20)
         ),
-        "after: CachedKeyStore.get, hit (Valkey GET + decode)": _summary(
-            _timed(lambda _: lookup.get(hot.key_hash), samples)
+        "after: CachedKeyStore.get, hit (Valkey GET + decode)": summary_ms(
+            timed(lambda _: lookup.get(hot.key_hash), samples, warmup=20)
         ),
-        "after: CachedKeyStore.get, first read of a key (GET + GetItem + SET NX)": _summary(
+        "after: CachedKeyStore.get, first read of a key (GET + GetItem + SET NX)": summary_ms(
             _first_reads(lookup, misses[1:])
         ),
     }
