@@ -29,6 +29,7 @@ import yaml
 from bench.overhead import stats
 from bench.overhead.loadgen import prompt
 from bench.overhead.targets import MASTER_KEY, MODEL, OFFLINE, Upstream, _deployment
+from bench.report import verdict_lines
 from devstack.stack import ROOT, LocalStack
 from tests.integration.stack import PYTHONPATH, write_test_config
 
@@ -219,11 +220,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{r['first_request_s_median']} | {r['first_response_s_median']} | "
             f"{r['status']} | {', '.join(r['cache_status'])} | {imported} |"
         )
-    lines += ["", "| target (issue 7) | measured | target | result |", "|---|---|---|---|"]
-    for v in report["verdicts"]:
-        lines.append(
-            f"| {v['what']} | {v['measured']} | {v['target']} | {'PASS' if v['pass'] else 'FAIL'} |"
-        )
+    lines += verdict_lines(report["verdicts"])
     lines += ["", "What runs at init (import of the handler module, self time by package, ms):", ""]
     for module, ranked in report["init_imports"].items():
         top = ", ".join(f"{r['package']} {r['self_ms']}" for r in ranked)

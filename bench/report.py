@@ -28,6 +28,15 @@ OURS = ("overhead", "handler_time", "cold_start", "package_size")
 MB = 1024 * 1024
 
 
+def verdict_lines(verdicts: list[dict[str, Any]]) -> list[str]:
+    """A bench's targets as a Markdown table (blank line first), for its own `<name>.md`."""
+    lines = ["", "| target (issue 7) | measured | target | result |", "|---|---|---|---|"]
+    for v in verdicts:
+        result = "PASS" if v["pass"] else "FAIL"
+        lines.append(f"| {v['what']} | {v['measured']} | {v['target']} | {result} |")
+    return lines
+
+
 def write_results(
     results_dir: Path, name: str, report: dict[str, Any], text: str, summary: bool = True
 ) -> None:

@@ -39,6 +39,7 @@ from bench.overhead.targets import (
     _deployment,
     empty_spend_logs,
 )
+from bench.report import verdict_lines
 from devstack.stack import ROOT, LocalStack
 from tests.integration.stack import PYTHONPATH, write_test_config
 
@@ -229,11 +230,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {cell.get('p95_ms', '-')} | {cell.get('p99_ms', '-')} "
                 f"| {stage.get('p50_ms', '-')} | {stage.get('p95_ms', '-')} | {cell.get('n', 0)} |"
             )
-    lines += ["", "| target (issue 7) | measured | target | result |", "|---|---|---|---|"]
-    for v in report["verdicts"]:
-        lines.append(
-            f"| {v['what']} | {v['measured']} | {v['target']} | {'PASS' if v['pass'] else 'FAIL'} |"
-        )
+    lines += verdict_lines(report["verdicts"])
     loads = "; ".join(f"{r['entries']:,}: {r['uptime']}" for r in report["levels"])
     runs = report["levels"][0].get("runs", 1) if report["levels"] else 1
     lines += ["", f"Each figure: the median over {runs} worker run(s) (fresh processes) of that "

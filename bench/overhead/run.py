@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.overhead import stats
 from bench.overhead.targets import MASTER_KEY, MODEL, Gateway, LiteLLMProxy, Upstream
+from bench.report import verdict_lines
 from devstack.stack import ROOT
 from tests.integration.stack import PYTHONPATH
 
@@ -312,11 +313,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {target} | {concurrency} | "
                      + " | ".join(str(cpu.get(r, "-")) for r in roles)
                      + f" | {cell['cache_status']} |")  # fmt: skip
-    lines += ["", "| target (issue 7) | measured | target | result |", "|---|---|---|---|"]
-    for v in report["verdicts"]:
-        lines.append(
-            f"| {v['what']} | {v['measured']} | {v['target']} | {'PASS' if v['pass'] else 'FAIL'} |"
-        )
+    lines += verdict_lines(report["verdicts"])
     if report.get("calibration"):
         lines += ["", "Upstream calibration (direct, c=1): "]
         for kind, row in report["calibration"].items():
